@@ -1,0 +1,2 @@
+//! Glue shared by every Spin component of the app.
+#![forbid(unsafe_code)]

@@ -1,0 +1,1 @@
+//! Support for the end-to-end tests: starting the host, HTTP helpers.
