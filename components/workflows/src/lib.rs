@@ -7,6 +7,8 @@ fn handle(_req: Request) -> anyhow::Result<impl IntoResponse> {
     Ok(Response::builder()
         .status(501)
         .header("content-type", "application/json")
-        .body(r#"{"error":{"code":"not-implemented","message":"workflows is not implemented yet"}}"#)
+        .body(
+            r#"{"error":{"code":"not-implemented","message":"workflows is not implemented yet"}}"#,
+        )
         .build())
 }

@@ -102,12 +102,9 @@ pub struct PrincipalId(String);
 
 impl PrincipalId {
     pub fn new(kind: &'static str, value: &str) -> Result<Self, IdError> {
-        check(
-            kind,
-            value,
-            "letters, digits, `_`, `.` and `-`",
-            |c| c.is_ascii_alphanumeric() || matches!(c, '_' | '.' | '-'),
-        )?;
+        check(kind, value, "letters, digits, `_`, `.` and `-`", |c| {
+            c.is_ascii_alphanumeric() || matches!(c, '_' | '.' | '-')
+        })?;
         let reserved = |reason| IdError::Reserved {
             kind,
             value: value.to_owned(),
@@ -242,7 +239,13 @@ mod tests {
 
     #[test]
     fn accepts_well_formed_skill_ids() {
-        for id in ["a", "python-coding", "quantum-vqe-node", "x1", &"a".repeat(64)] {
+        for id in [
+            "a",
+            "python-coding",
+            "quantum-vqe-node",
+            "x1",
+            &"a".repeat(64),
+        ] {
             assert!(SkillId::new(id).is_ok(), "{id}");
         }
     }

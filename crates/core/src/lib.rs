@@ -7,4 +7,6 @@
 #![forbid(unsafe_code)]
 
 pub mod ids;
+pub mod skill;
 pub mod types;
+pub mod workflow;

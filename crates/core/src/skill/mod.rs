@@ -1,0 +1,2 @@
+//! Skill files: Markdown with YAML front matter, context and executable
+//! skills, and Agent Skills `SKILL.md` files.
