@@ -1,12 +1,58 @@
-//! The `auth` component (placeholder until its issue lands).
-use spin_sdk::http::{IntoResponse, Request, Response};
+//! `/auth/...`: API tokens. Admins issue, list and revoke tokens; any
+//! caller can ask who its token belongs to.
+//!
+//! | route | who | answer |
+//! |---|---|---|
+//! | `POST /auth/tokens` `{"user_id","team_ids","role","label"?,"expires_in"?}` | admin | `201 {"token", "token_id", ...}` |
+//! | `GET /auth/tokens` | admin | `200 {"tokens": [...]}` (never the secrets) |
+//! | `DELETE /auth/tokens/{token_id}` | admin | `200 {"token_id","revoked":true}` |
+//! | `GET /auth/me` | any token | `200 {"user_id","team_ids","role"}` |
+
+use llmos_guest::auth::{self, NewToken};
+use llmos_guest::http::{self, method_name};
+use llmos_guest::{ApiError, ApiResult};
+use serde_json::json;
+use spin_sdk::http::{Method, Request, Response};
 use spin_sdk::http_component;
 
 #[http_component]
-fn handle(_req: Request) -> anyhow::Result<impl IntoResponse> {
-    Ok(Response::builder()
-        .status(501)
-        .header("content-type", "application/json")
-        .body(r#"{"error":{"code":"not-implemented","message":"auth is not implemented yet"}}"#)
-        .build())
+fn handle(req: Request) -> Response {
+    llmos_guest::serve(req, route)
+}
+
+fn route(req: &Request) -> ApiResult<Response> {
+    let segments = http::segments(req.path())?;
+    let segments: Vec<&str> = segments.iter().map(String::as_str).collect();
+    let (db, identity) = llmos_guest::open_authenticated(req, &[])?;
+    match (req.method(), segments.as_slice()) {
+        (Method::Get, ["auth", "me"]) => http::ok(&json!({
+            "user_id": identity.user_id,
+            "team_ids": identity.team_ids,
+            "role": identity.role,
+        })),
+        (Method::Post, ["auth", "tokens"]) => {
+            identity.require_admin()?;
+            let request: NewToken = http::read_json(req)?;
+            let (token, info) = auth::issue_token(&db, request)?;
+            let mut body = serde_json::to_value(&info).map_err(ApiError::internal)?;
+            body["token"] = json!(token);
+            http::created(&body)
+        }
+        (Method::Get, ["auth", "tokens"]) => {
+            identity.require_admin()?;
+            http::ok(&json!({ "tokens": auth::list_tokens(&db)? }))
+        }
+        (Method::Delete, ["auth", "tokens", token_id]) => {
+            identity.require_admin()?;
+            auth::revoke_token(&db, token_id)?;
+            http::ok(&json!({ "token_id": token_id, "revoked": true }))
+        }
+        (_, ["auth", "me"] | ["auth", "tokens"] | ["auth", "tokens", _]) => Err(
+            ApiError::method_not_allowed(&method_name(req.method()), req.path()),
+        ),
+        _ => Err(ApiError::not_found(
+            "no-such-route",
+            format!("no route {} {}", method_name(req.method()), req.path()),
+        )),
+    }
 }

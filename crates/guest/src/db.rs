@@ -1,0 +1,131 @@
+//! The app's SQLite database, opened through Spin's `fermyon:spin/sqlite`
+//! interface, and its schema migrations.
+//!
+//! Spin offers no start-up hook and, in the cloud, no shell access to the
+//! database, so each component brings the schema up to date on first use:
+//! migrations are idempotent DDL recorded in `schema_migrations`, and a
+//! request costs one indexed read once everything is applied.
+
+use spin_sdk::sqlite::{Connection, QueryResult, Value};
+
+use crate::error::{ApiError, ApiResult};
+
+/// One schema change: an id that never changes once shipped, and
+/// statements that are safe to run twice (`IF NOT EXISTS`).
+#[derive(Debug, Clone, Copy)]
+pub struct Migration {
+    pub id: &'static str,
+    pub statements: &'static [&'static str],
+}
+
+/// An open connection to the `default` database.
+pub struct Db {
+    conn: Connection,
+}
+
+impl Db {
+    /// Opens the default database and applies `migrations` not yet applied.
+    pub fn open(migrations: &[&[Migration]]) -> ApiResult<Self> {
+        let conn = Connection::open_default().map_err(|err| {
+            ApiError::unavailable(
+                "database-unavailable",
+                format!("cannot open the database: {err}"),
+            )
+        })?;
+        let db = Db { conn };
+        db.migrate(migrations)?;
+        Ok(db)
+    }
+
+    pub fn connection(&self) -> &Connection {
+        &self.conn
+    }
+
+    /// Runs one statement.
+    pub fn execute(&self, sql: &str, params: &[Value]) -> ApiResult<QueryResult> {
+        self.conn
+            .execute(sql, params)
+            .map_err(|err| ApiError::internal(format_args!("sqlite: {err} in `{sql}`")))
+    }
+
+    fn migrate(&self, sets: &[&[Migration]]) -> ApiResult<()> {
+        let applied = match self.conn.execute("SELECT id FROM schema_migrations", &[]) {
+            Ok(rows) => rows
+                .rows
+                .iter()
+                .filter_map(|r| match r.values.first() {
+                    Some(Value::Text(id)) => Some(id.clone()),
+                    _ => None,
+                })
+                .collect::<Vec<_>>(),
+            Err(_) => {
+                self.execute(
+                    "CREATE TABLE IF NOT EXISTS schema_migrations (
+                        id TEXT PRIMARY KEY,
+                        applied_at INTEGER NOT NULL
+                    )",
+                    &[],
+                )?;
+                Vec::new()
+            }
+        };
+        for migration in sets.iter().flat_map(|set| set.iter()) {
+            if applied.iter().any(|id| id == migration.id) {
+                continue;
+            }
+            for statement in migration.statements {
+                self.execute(statement, &[])?;
+            }
+            self.execute(
+                "INSERT OR IGNORE INTO schema_migrations (id, applied_at) VALUES (?, ?)",
+                &[
+                    Value::Text(migration.id.into()),
+                    Value::Integer(crate::now_secs()),
+                ],
+            )?;
+        }
+        Ok(())
+    }
+}
+
+/// Reads a column of a row by position, with a useful error.
+pub fn text(row: &[Value], index: usize) -> ApiResult<String> {
+    match row.get(index) {
+        Some(Value::Text(s)) => Ok(s.clone()),
+        other => Err(ApiError::internal(format_args!(
+            "expected text in column {index}, found {other:?}"
+        ))),
+    }
+}
+
+/// Reads an optional text column.
+pub fn opt_text(row: &[Value], index: usize) -> ApiResult<Option<String>> {
+    match row.get(index) {
+        Some(Value::Text(s)) => Ok(Some(s.clone())),
+        Some(Value::Null) => Ok(None),
+        other => Err(ApiError::internal(format_args!(
+            "expected text or null in column {index}, found {other:?}"
+        ))),
+    }
+}
+
+/// Reads an integer column.
+pub fn integer(row: &[Value], index: usize) -> ApiResult<i64> {
+    match row.get(index) {
+        Some(Value::Integer(n)) => Ok(*n),
+        other => Err(ApiError::internal(format_args!(
+            "expected an integer in column {index}, found {other:?}"
+        ))),
+    }
+}
+
+/// Reads an optional integer column.
+pub fn opt_integer(row: &[Value], index: usize) -> ApiResult<Option<i64>> {
+    match row.get(index) {
+        Some(Value::Integer(n)) => Ok(Some(*n)),
+        Some(Value::Null) => Ok(None),
+        other => Err(ApiError::internal(format_args!(
+            "expected an integer or null in column {index}, found {other:?}"
+        ))),
+    }
+}

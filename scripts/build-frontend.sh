@@ -1,0 +1,58 @@
+#!/usr/bin/env bash
+# Builds the browser workbench into frontend/dist:
+#   Rust (Sycamore) → wasm32-unknown-unknown → wasm-bindgen → wasm-opt,
+# plus index.html, style.css and the npm runtime assets the page serves
+# itself (nothing is loaded from a CDN).
+#
+# Needs: the wasm32-unknown-unknown target, wasm-bindgen-cli of the same
+# version as the wasm-bindgen crate in Cargo.lock, and `npm ci` in
+# frontend/ (for wasm-opt from binaryen). `./dev setup` installs them.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+root=$PWD
+target_dir=${CARGO_TARGET_DIR:-$root/target}
+dist=$root/frontend/dist
+
+cargo build --target wasm32-unknown-unknown --profile web -p llmos-frontend
+wasm=$target_dir/wasm32-unknown-unknown/web/llmos-frontend.wasm
+
+if ! command -v wasm-bindgen >/dev/null; then
+  echo "build-frontend: wasm-bindgen not found; run ./dev setup" >&2
+  exit 1
+fi
+want=$(scripts/lock-version.sh wasm-bindgen)
+have=$(wasm-bindgen --version | awk '{print $2}')
+if [ "$want" != "$have" ]; then
+  echo "build-frontend: wasm-bindgen $have is installed but Cargo.lock has $want; run ./dev setup" >&2
+  exit 1
+fi
+
+staging=$(mktemp -d)
+trap 'rm -rf "$staging"' EXIT
+wasm-bindgen --target web --no-typescript --out-name llmos_frontend --out-dir "$staging/pkg" "$wasm"
+
+wasm_opt=$root/frontend/node_modules/.bin/wasm-opt
+if [ -x "$wasm_opt" ]; then
+  # -Oz: the page is downloaded on every cold start; size wins over speed.
+  "$wasm_opt" -Oz --enable-bulk-memory --enable-nontrapping-float-to-int \
+    --enable-sign-ext --enable-mutable-globals --enable-reference-types --enable-multivalue \
+    "$staging/pkg/llmos_frontend_bg.wasm" -o "$staging/pkg/llmos_frontend_bg.opt.wasm"
+  mv "$staging/pkg/llmos_frontend_bg.opt.wasm" "$staging/pkg/llmos_frontend_bg.wasm"
+else
+  echo "build-frontend: wasm-opt not found (npm ci in frontend/); shipping unoptimised wasm" >&2
+fi
+
+cp frontend/index.html frontend/style.css "$staging/"
+if [ -f frontend/assets.sh ]; then
+  # Runtime assets from npm packages (Pyodide, Three.js, ngspice).
+  bash frontend/assets.sh "$staging"
+fi
+
+# Swap in the new build in one step so a running server never serves a mix.
+rm -rf "$dist.old"
+if [ -d "$dist" ]; then mv "$dist" "$dist.old"; fi
+mv "$staging" "$dist"
+trap - EXIT
+rm -rf "$dist.old"
+chmod -R a+rX "$dist"
+echo "build-frontend: $(du -sh "$dist" | cut -f1) in frontend/dist ($(wc -c <"$dist/pkg/llmos_frontend_bg.wasm") bytes of wasm)"
