@@ -7,6 +7,8 @@
 #![forbid(unsafe_code)]
 
 pub mod ids;
+pub mod rank;
 pub mod skill;
+pub mod text;
 pub mod types;
 pub mod workflow;
