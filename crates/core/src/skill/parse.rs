@@ -221,7 +221,12 @@ fn load_error(err: LoadError, outline: &Outline<'_>, parts: &Split<'_>) -> Skill
         },
         LoadError::Unsupported { path, what } => SkillError::UnsupportedYaml {
             file: None,
-            field: path_string(&path),
+            // A bad key of the top-level mapping has no field to name.
+            field: if path.is_empty() {
+                "(front matter)".to_owned()
+            } else {
+                path_string(&path)
+            },
             line: outline.line_of(&path),
             what,
         },
