@@ -262,3 +262,101 @@ fn reemit(yaml_text: &str, changes: &[(String, Option<YamlValue>)], newline: &st
         text.replace('\n', newline)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::skill::parse;
+
+    const PY: &str = "---\nskill_id: p\nname: P # the name\ncategory: c\ndescription: d\ntype: python-wasm\n---\n\n```python\ndef execute(inputs):\n    return {}\n```\n";
+
+    #[test]
+    fn appends_new_keys_at_the_end_of_the_front_matter() {
+        let s = parse(None, PY).unwrap();
+        let u = s
+            .update(&SkillUpdate {
+                status: Some("draft".into()),
+                ..Default::default()
+            })
+            .unwrap();
+        assert_eq!(
+            u.frontmatter_text(),
+            "skill_id: p\nname: P # the name\ncategory: c\ndescription: d\ntype: python-wasm\nstatus: draft\n"
+        );
+    }
+
+    #[test]
+    fn keeps_crlf_line_endings() {
+        let crlf = PY.replace('\n', "\r\n");
+        let s = parse(None, &crlf).unwrap();
+        let u = s
+            .update(&SkillUpdate {
+                name: Some("Renamed".into()),
+                keywords: Some(vec!["a".into()]),
+                ..Default::default()
+            })
+            .unwrap();
+        assert_eq!(u.name(), "Renamed");
+        assert!(
+            !u.source().replace("\r\n", "").contains('\n'),
+            "{:?}",
+            u.source()
+        );
+    }
+
+    #[test]
+    fn re_emits_flow_style_front_matter() {
+        let text = "---\n{skill_id: p, name: P, category: c, description: d, type: python-wasm}\n---\n```py\ndef execute(inputs):\n    pass\n```\n";
+        let s = parse(None, text).unwrap();
+        let u = s
+            .update(&SkillUpdate {
+                category: Some("math".into()),
+                ..Default::default()
+            })
+            .unwrap();
+        assert_eq!(u.category(), "math");
+        assert!(
+            u.frontmatter_text()
+                .starts_with("skill_id: p\nname: P\ncategory: math\n")
+        );
+        assert_eq!(u.body(), s.body());
+    }
+
+    #[test]
+    fn lengthens_the_fence_for_code_with_backticks() {
+        let s = parse(None, PY).unwrap();
+        let code = "def execute(inputs):\n    return {\"md\": \"```\"}\n";
+        let u = s
+            .update(&SkillUpdate {
+                code: Some(code.into()),
+                ..Default::default()
+            })
+            .unwrap();
+        assert_eq!(u.code().unwrap().code, code);
+        assert!(u.body().contains("````python\n"), "{}", u.body());
+    }
+
+    #[test]
+    fn refuses_a_body_that_drops_the_code_block() {
+        let s = parse(None, PY).unwrap();
+        let err = s
+            .update(&SkillUpdate {
+                body: Some("Just prose.\n".into()),
+                ..Default::default()
+            })
+            .unwrap_err();
+        assert!(matches!(err, SkillError::MissingCodeBlock { .. }), "{err}");
+    }
+
+    #[test]
+    fn removing_a_required_field_is_refused() {
+        let s = parse(None, PY).unwrap();
+        let err = s
+            .update(&SkillUpdate {
+                remove: vec!["category".into()],
+                ..Default::default()
+            })
+            .unwrap_err();
+        assert_eq!(err.field(), Some("category"));
+    }
+}

@@ -836,3 +836,109 @@ fn expected_for(ty: PortType) -> &'static str {
         PortType::Any => "any value",
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn splits_front_matter_from_body() {
+        let s = split("---\na: 1\n---\nbody\n").unwrap();
+        assert_eq!(s.yaml, "a: 1\n");
+        assert_eq!(s.body, "body\n");
+        assert_eq!(s.body_first_line, 4);
+    }
+
+    #[test]
+    fn accepts_crlf_fences_trailing_blanks_and_a_byte_order_mark() {
+        let s = split("\u{feff}---  \r\na: 1\r\n--- \r\nbody").unwrap();
+        assert_eq!(s.yaml, "a: 1\r\n");
+        assert_eq!(s.body, "body");
+        let s = split("---\na: 1\n---").unwrap();
+        assert_eq!(s.body, "");
+    }
+
+    #[test]
+    fn rejects_fences_that_are_not_exactly_three_dashes() {
+        assert!(matches!(
+            split("----\na: 1\n----\n"),
+            Err(SkillError::MissingFrontMatter { .. })
+        ));
+        assert!(matches!(
+            split("---\na: 1\n--- x\n"),
+            Err(SkillError::UnterminatedFrontMatter { line: 1, .. })
+        ));
+    }
+
+    #[test]
+    fn type_context_means_a_context_skill() {
+        let s = crate::skill::parse(
+            Some("x.md"),
+            "---\nname: X\ncategory: c\ndescription: d\ntype: context\n---\n",
+        )
+        .unwrap();
+        assert_eq!(s.kind(), crate::skill::SkillKind::Context);
+    }
+
+    #[test]
+    fn execution_mode_defaults_by_runtime() {
+        assert_eq!(
+            default_execution_mode(Runtime::WasmComponent),
+            ExecutionMode::EdgeWasm
+        );
+        assert_eq!(
+            default_execution_mode(Runtime::PythonWasm),
+            ExecutionMode::BrowserWasm
+        );
+    }
+
+    #[test]
+    fn agent_names_follow_the_agent_skills_rules() {
+        for ok in ["a", "pdf-tools", "x1-y2", &"a".repeat(64)] {
+            assert!(check_agent_name(ok).is_ok(), "{ok}");
+        }
+        for bad in [
+            "",
+            "-a",
+            "a-",
+            "a--b",
+            "A",
+            "a_b",
+            "a b",
+            "é",
+            &"a".repeat(65),
+        ] {
+            assert!(check_agent_name(bad).is_err(), "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn allowed_tools_may_be_a_list() {
+        let s = crate::skill::parse(
+            Some("t/SKILL.md"),
+            "---\nname: t\ndescription: d\nallowed-tools:\n  - Read\n  - Bash(git:*)\n---\n",
+        )
+        .unwrap();
+        assert_eq!(s.agent().unwrap().allowed_tools, ["Read", "Bash(git:*)"]);
+    }
+
+    #[test]
+    fn agent_skills_keep_client_specific_fields() {
+        let s = crate::skill::parse(
+            Some("SKILL.md"),
+            "---\nname: t\ndescription: d\ndisable-model-invocation: true\n---\n",
+        )
+        .unwrap();
+        assert_eq!(s.frontmatter()["disable-model-invocation"], true);
+    }
+
+    #[test]
+    fn port_names_are_identifiers() {
+        for ok in ["a", "_x", "t_stop", "X1"] {
+            assert!(check_port_name(ok).is_ok(), "{ok}");
+        }
+        for bad in ["", "1a", "a-b", "a b", "a.b", &"a".repeat(65)] {
+            assert!(check_port_name(bad).is_err(), "{bad:?}");
+        }
+    }
+}
