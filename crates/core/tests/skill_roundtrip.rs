@@ -258,7 +258,10 @@ fn update_rewrites_only_the_changed_lines() {
         .update(&SkillUpdate {
             status: Some("retired".into()),
             keywords: Some(vec!["python".into(), "style".into()]),
-            set: vec![("version".into(), serde_json::json!("1.3.0"))],
+            set: serde_json::json!({"version": "1.3.0"})
+                .as_object()
+                .unwrap()
+                .clone(),
             remove: vec!["author".into()],
             ..Default::default()
         })
@@ -332,7 +335,10 @@ fn update_cannot_change_the_skill_id() {
     let s = parsed("statistics-summary.md");
     let err = s
         .update(&SkillUpdate {
-            set: vec![("skill_id".into(), serde_json::json!("other"))],
+            set: serde_json::json!({"skill_id": "other"})
+                .as_object()
+                .unwrap()
+                .clone(),
             ..Default::default()
         })
         .unwrap_err();

@@ -47,7 +47,7 @@ pub struct SkillUpdate {
     pub code: Option<String>,
     /// Other top-level fields to set (`version`, `author`, …).
     #[serde(default)]
-    pub set: Vec<(String, serde_json::Value)>,
+    pub set: serde_json::Map<String, serde_json::Value>,
     /// Top-level fields to remove.
     #[serde(default)]
     pub remove: Vec<String>,
@@ -95,7 +95,13 @@ impl SkillUpdate {
         for key in &self.remove {
             put(key, None);
         }
-        out
+        // A key named twice (say `name` and `set.name`) takes its last value.
+        let mut deduped: Vec<(String, Option<YamlValue>)> = Vec::with_capacity(out.len());
+        for (key, value) in out {
+            deduped.retain(|(k, _)| *k != key);
+            deduped.push((key, value));
+        }
+        deduped
     }
 }
 
@@ -346,6 +352,21 @@ mod tests {
             })
             .unwrap_err();
         assert!(matches!(err, SkillError::MissingCodeBlock { .. }), "{err}");
+    }
+
+    #[test]
+    fn a_key_set_twice_takes_its_last_value() {
+        let s = parse(None, PY).unwrap();
+        let mut set = serde_json::Map::new();
+        set.insert("status".into(), "retired".into());
+        let u = s
+            .update(&SkillUpdate {
+                status: Some("draft".into()),
+                set,
+                ..Default::default()
+            })
+            .unwrap();
+        assert_eq!(u.status(), Some(crate::skill::SkillStatus::Retired));
     }
 
     #[test]
