@@ -767,6 +767,11 @@ fn errors_name_the_file_and_line_in_their_message() {
         err.to_string(),
         "skills/style.md:1: required field `category` is missing"
     );
+    let err = skill::parse(None, &py_front("  - name: b\n", "  - name: a\n")).unwrap_err();
+    assert!(
+        matches!(&err, SkillError::DuplicatePort { name, line: 10, first_line: 8, .. } if name == "a"),
+        "{err:?}"
+    );
     let err = skill::parse(None, &py_front("type: python-wasm\n", "type: ruby\n")).unwrap_err();
     assert!(
         err.to_string()

@@ -22,8 +22,8 @@ pub const MAX_AGENT_DESCRIPTION_CHARS: usize = 1024;
 /// Agent Skills: longest `compatibility`.
 pub const MAX_AGENT_COMPATIBILITY_CHARS: usize = 500;
 
-/// Top-level keys with a meaning in LLMos skill files; other keys are kept
-/// as they are (see the module documentation).
+/// Top-level keys that only executable skills have; on a context skill
+/// they mean the author forgot `type`.
 const EXECUTABLE_ONLY: [&str; 3] = ["execution_mode", "inputs", "outputs"];
 
 /// The pieces of a file around its front matter.
@@ -366,8 +366,11 @@ impl Cx<'_, '_> {
     }
 
     fn string_list(&self, node: &Node<'_>) -> Result<Vec<String>, SkillError> {
-        let Yaml::Seq(items) = node.value else {
-            return Err(self.wrong_type(node, "a list of strings"));
+        let items = match node.value {
+            Yaml::Seq(items) => items,
+            // `keywords:` with nothing after it.
+            Yaml::Null => return Ok(Vec::new()),
+            _ => return Err(self.wrong_type(node, "a list of strings")),
         };
         items
             .iter()
@@ -665,15 +668,16 @@ impl Cx<'_, '_> {
             path.push(Seg::Index(i));
             let item = Node { value, path };
             let port = self.port(&item, inputs)?;
-            let line = self.line(&item.path);
+            // `port` succeeded, so the item has a `name`.
+            let name_path = self
+                .child(&item, "name")
+                .map_or(item.path.clone(), |n| n.path);
+            let line = self.line(&name_path);
             if let Some((_, first_line)) = ports.iter().find(|(p, _)| p.name == port.name) {
-                let name_path = self
-                    .child(&item, "name")
-                    .map_or(item.path.clone(), |n| n.path);
                 return Err(SkillError::DuplicatePort {
                     file: None,
                     field: path_string(&name_path),
-                    line: self.line(&name_path),
+                    line,
                     name: port.name,
                     first_line: *first_line,
                 });
