@@ -55,6 +55,16 @@
 //! lines of the changed top-level entries (and the body or code block), so
 //! comments and formatting elsewhere stay as they were.
 //!
+//! # Errors
+//!
+//! Parsing stops at the first problem and returns a [`SkillError`] naming
+//! the file (the path hint), the 1-based file line and the field path
+//! (`inputs[1].type`, `metadata.author`, `code` for the code block). A
+//! missing top-level field is reported on line 1 (the opening `---`), a
+//! missing port field on the port's `- ` line, a missing code block on the
+//! closing `---`. [`SkillError::code`] gives a stable kebab-case code for
+//! API error bodies.
+//!
 //! # Limits
 //!
 //! Files over [`MAX_SKILL_FILE_BYTES`] are refused before parsing; YAML
