@@ -11,17 +11,26 @@
 //! - [`builtin`]: data nodes built into the engine (`builtin:constant`,
 //!   `builtin:json-path`, `builtin:transform`, `builtin:math`,
 //!   `builtin:merge`).
+//! - [`exec`]: the execution engine: a state machine a caller drives (the
+//!   browser, asynchronously) and a synchronous driver for the edge, with
+//!   pluggable executors, per-node status and resumption.
 //!
-//! Nothing here reads a clock or does I/O.
+//! Nothing here reads a clock or does I/O: durations are measured with a
+//! caller-supplied [`Clock`], skills run in caller-supplied executors.
 
 pub mod builtin;
 pub mod catalog;
 pub mod compat;
+pub mod exec;
 pub mod format;
 pub mod validate;
 
 pub use catalog::{Catalog, Placement, SkillCatalog, SkillSignature};
 pub use compat::{Compatibility, compatibility};
+pub use exec::{
+    BuiltinExecutor, Clock, ExecError, Execution, Executors, ManualClock, NodeCall, NodeError,
+    NodeExecutor, NodeRun, NodeStatus, RunReport, RunStatus, execute,
+};
 pub use format::{Edge, FormatError, JsonMap, Node, Position, Workflow};
 pub use validate::{
     Binding, Issue, IssueCode, Limits, MAX_EDGES, MAX_NODES, PlannedNode, ValidationReport,

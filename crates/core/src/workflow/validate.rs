@@ -328,7 +328,8 @@ pub fn analyze(
             ("source", &edge.source, source),
             ("target", &edge.target, target),
         ] {
-            if found.is_none() {
+            // A self-loop on a missing node names it once.
+            if found.is_none() && !(end == "target" && edge.source == edge.target) {
                 errors.push(
                     Issue::new(
                         IssueCode::UnknownNode,
@@ -342,7 +343,8 @@ pub fn analyze(
                 );
             }
         }
-        if edge.source == edge.target {
+        let self_loop = edge.source == edge.target;
+        if self_loop {
             errors.push(
                 Issue::new(
                     IssueCode::SelfLoop,
@@ -351,14 +353,12 @@ pub fn analyze(
                 .at_node(&edge.source)
                 .at_edge(k),
             );
-            continue;
         }
-        let (Some(s), Some(t)) = (source, target) else {
-            continue;
-        };
-        successors[s].push(t);
+        if let (Some(s), Some(t), false) = (source, target, self_loop) {
+            successors[s].push(t);
+        }
 
-        let out_ty = resolved[s].as_ref().and_then(|r| {
+        let out_ty = source.and_then(|s| resolved[s].as_ref()).and_then(|r| {
             let ty = r.signature.output(&edge.source_port).map(|p| p.ty);
             if ty.is_none() {
                 errors.push(
@@ -378,7 +378,7 @@ pub fn analyze(
             }
             ty
         });
-        let in_ty = resolved[t].as_ref().and_then(|r| {
+        let in_ty = target.and_then(|t| resolved[t].as_ref()).and_then(|r| {
             let ty = r.signature.input_type(&edge.target_port);
             if ty.is_none() {
                 errors.push(
@@ -413,6 +413,10 @@ pub fn analyze(
                 .at_edge(k),
             );
         }
+        // An edge into a known node binds that input even when its source is
+        // broken, so the broken edge is not reported a second time as a
+        // missing input.
+        let Some(t) = target else { continue };
         if let Some(&(_, first)) = incoming[t]
             .iter()
             .find(|(port, _)| *port == edge.target_port)
@@ -435,7 +439,11 @@ pub fn analyze(
 
     // Inputs and params.
     for (i, node) in nodes.iter().enumerate() {
-        let Some(r) = &resolved[i] else { continue };
+        // A node whose id another node owns is already an error; its inputs
+        // cannot be told apart from the owner's.
+        let Some(r) = resolved[i].as_ref().filter(|_| in_graph[i]) else {
+            continue;
+        };
         let sig = &r.signature;
         let bound = |name: &str| incoming[i].iter().any(|(p, _)| *p == name);
         for input in &sig.inputs {
@@ -462,7 +470,7 @@ pub fn analyze(
                     Issue::new(
                         IssueCode::UnusedParam,
                         format!(
-                            "node `{}`: param `{}` names no input of skill `{}`",
+                            "node `{}`: param `{}` names no input of skill `{}`; it is not passed",
                             node.id,
                             name.escape_default(),
                             sig.skill_id
