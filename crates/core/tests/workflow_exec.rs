@@ -98,7 +98,7 @@ fn failing_middle_node_skips_only_its_descendants() {
     }
     assert_eq!(report.nodes["side"].outputs["y"], json!(2.0));
     let ran: Vec<&str> = skills.calls.iter().map(|(id, _)| id.as_str()).collect();
-    assert_eq!(ran, ["alone", "s", "f", "side"]);
+    assert_eq!(ran, ["s", "alone", "f", "side"]);
 }
 
 fn mixed_workflow() -> Workflow {
@@ -485,7 +485,7 @@ impl NodeExecutor for Liar {
         true
     }
     fn execute(&mut self, call: NodeCall<'_>) -> Result<JsonMap, NodeError> {
-        Ok(match call.node.id.as_str() {
+        Ok(match &*call.node.id {
             "wrong" => obj(json!({"value": "not a number"})),
             _ => obj(json!({"other": 1})),
         })

@@ -372,10 +372,10 @@ impl<'p> Execution<'p> {
             if !matches!(prior.status, NodeStatus::Done | NodeStatus::Failed) {
                 continue;
             }
-            if prior.commit != node.commit {
+            if *prior.commit != *node.commit {
                 return Err(ExecError::CommitMismatch {
                     node: id.clone(),
-                    expected: node.commit.clone(),
+                    expected: node.commit.to_string(),
                     found: prior.commit.clone(),
                 });
             }
@@ -398,14 +398,14 @@ impl<'p> Execution<'p> {
             if run.states[i].status == NodeStatus::Pending {
                 continue;
             }
-            if let Some(b) = node
-                .inputs
+            if let Some(b) = plan
+                .inputs(i)
                 .iter()
                 .find(|b| run.states[b.source].status != NodeStatus::Done)
             {
                 return Err(ExecError::Inconsistent {
-                    node: node.id.clone(),
-                    upstream: plan.nodes[b.source].id.clone(),
+                    node: node.id.to_string(),
+                    upstream: plan.nodes[b.source].id.to_string(),
                 });
             }
         }
@@ -450,7 +450,7 @@ impl<'p> Execution<'p> {
     }
 
     /// Pending, not deferred nodes whose upstream nodes are all done, in
-    /// plan order (level by level, ids sorted within a level). They may run
+    /// plan order (level by level, file order within a level). They may run
     /// concurrently.
     pub fn ready(&self) -> Vec<usize> {
         self.plan
@@ -466,8 +466,9 @@ impl<'p> Execution<'p> {
         let s = &self.states[i];
         s.status == NodeStatus::Pending
             && s.deferred_inputs.is_none()
-            && self.plan.nodes[i]
-                .inputs
+            && self
+                .plan
+                .inputs(i)
                 .iter()
                 .all(|b| self.states[b.source].status == NodeStatus::Done)
     }
@@ -492,11 +493,11 @@ impl<'p> Execution<'p> {
                 inputs.insert(name.clone(), value.clone());
             }
         }
-        for b in &node.inputs {
+        for b in self.plan.inputs(i) {
             let source = &self.plan.nodes[b.source];
             let value = self.states[b.source]
                 .outputs
-                .get(&b.source_port)
+                .get(&*b.source_port)
                 .ok_or_else(|| {
                     NodeError::new(
                         "missing-input",
@@ -506,7 +507,7 @@ impl<'p> Execution<'p> {
                         ),
                     )
                 })?;
-            inputs.insert(b.port.clone(), value.clone());
+            inputs.insert(b.port.to_string(), value.clone());
         }
         for p in &sig.inputs {
             if p.required && !inputs.contains_key(&p.name) {
@@ -534,7 +535,7 @@ impl<'p> Execution<'p> {
     pub fn start(&mut self, i: usize) -> Result<Option<JsonMap>, ExecError> {
         if !self.is_ready(i) {
             return Err(ExecError::NotReady {
-                node: self.plan.nodes[i].id.clone(),
+                node: self.plan.nodes[i].id.to_string(),
                 status: self.states[i].status,
                 why: if self.states[i].status == NodeStatus::Pending {
                     " and its upstream nodes are not all done, or it was deferred"
@@ -608,9 +609,9 @@ impl<'p> Execution<'p> {
                 ));
             }
         }
-        for &d in &node.dependents {
-            for b in self.plan.nodes[d].inputs.iter().filter(|b| b.source == i) {
-                if !outputs.contains_key(&b.source_port) {
+        for &d in self.plan.dependents(i) {
+            for b in self.plan.inputs(d).iter().filter(|b| b.source == i) {
+                if !outputs.contains_key(&*b.source_port) {
                     return Err(NodeError::new(
                         "missing-output",
                         format!(
@@ -635,10 +636,11 @@ impl<'p> Execution<'p> {
     }
 
     fn skip_descendants(&mut self, failed: usize) {
+        let plan = self.plan;
         let mut stack = vec![failed];
-        let failed_id = &self.plan.nodes[failed].id;
+        let failed_id = &plan.nodes[failed].id;
         while let Some(v) = stack.pop() {
-            for &d in &self.plan.nodes[v].dependents {
+            for &d in plan.dependents(v) {
                 let s = &mut self.states[d];
                 if s.status == NodeStatus::Skipped || s.status == NodeStatus::Done {
                     continue;
@@ -708,11 +710,12 @@ impl<'p> Execution<'p> {
             pending |= matches!(s.status, NodeStatus::Pending | NodeStatus::Running);
             failed |= s.status == NodeStatus::Failed;
             let waiting_for = if s.status == NodeStatus::Pending {
-                node.inputs
+                self.plan
+                    .inputs(i)
                     .iter()
                     .map(|b| b.source)
                     .filter(|&src| self.states[src].status != NodeStatus::Done)
-                    .map(|src| self.plan.nodes[src].id.clone())
+                    .map(|src| self.plan.nodes[src].id.to_string())
                     .collect::<std::collections::BTreeSet<_>>()
                     .into_iter()
                     .collect()
@@ -720,11 +723,11 @@ impl<'p> Execution<'p> {
                 Vec::new()
             };
             nodes.insert(
-                node.id.clone(),
+                node.id.to_string(),
                 NodeRun {
                     status: s.status,
-                    skill_id: node.skill_id.clone(),
-                    commit: node.commit.clone(),
+                    skill_id: node.skill_id.to_string(),
+                    commit: node.commit.to_string(),
                     placement: s.placement,
                     outputs: s.outputs.clone(),
                     error: s.error.as_ref().map(|(_, m)| m.clone()),

@@ -185,14 +185,14 @@ pub struct EdgeSkills {
 
 impl NodeExecutor for EdgeSkills {
     fn can_execute(&self, node: &PlannedNode) -> bool {
-        node.signature.runtime == Runtime::WasmComponent && node.skill_id != "no-exec"
+        node.signature.runtime == Runtime::WasmComponent && &*node.skill_id != "no-exec"
     }
 
     fn execute(&mut self, call: NodeCall<'_>) -> Result<JsonMap, NodeError> {
         self.calls
-            .push((call.node.id.clone(), call.node.commit.clone()));
+            .push((call.node.id.to_string(), call.node.commit.to_string()));
         let num = |name: &str| call.inputs[name].as_f64().unwrap();
-        let out = match call.node.skill_id.as_str() {
+        let out = match &*call.node.skill_id {
             "source" => json!({"value": call.node.params.get("v").cloned().unwrap_or(json!(1))}),
             "double" => json!({"y": num("x") * 2.0}),
             "fail" => return Err(NodeError::new("boom", "the skill failed on purpose")),
@@ -227,8 +227,8 @@ impl NodeExecutor for BrowserSkills {
     }
 
     fn execute(&mut self, call: NodeCall<'_>) -> Result<JsonMap, NodeError> {
-        self.calls.push(call.node.id.clone());
-        let out = match call.node.skill_id.as_str() {
+        self.calls.push(call.node.id.to_string());
+        let out = match &*call.node.skill_id {
             "plot" => json!({"image": "data:image/png;base64,AAAA"}),
             "script" => json!({"y": call.inputs["x"].clone()}),
             "scene" => json!({"mesh": {"vertices": []}}),
