@@ -588,12 +588,15 @@ fn the_state_machine_runs_a_level_concurrently() {
         ],
     );
     let plan = planned(&wf);
-    let mut run = Execution::new(&plan, Placement::Browser);
+    // The browser keeps the plan behind an `Rc` while it awaits skills.
+    let plan = std::rc::Rc::new(plan);
+    let mut run = Execution::new(std::rc::Rc::clone(&plan), Placement::Browser);
     let i = |id: &str| plan.index_of(id).unwrap();
     assert_eq!(run.ready(), [i("a")]);
     run.start(i("a")).unwrap();
     assert!(run.ready().is_empty(), "a running node is not ready");
-    run.finish(i("a"), Ok(obj(json!({"value": 2}))), 0.5);
+    run.finish(i("a"), Ok(obj(json!({"value": 2}))), 0.5)
+        .unwrap();
     assert_eq!(run.ready(), [i("b"), i("c")]);
     let b_in = run.start(i("b")).unwrap().unwrap();
     let c_in = run.start(i("c")).unwrap().unwrap();
@@ -602,11 +605,43 @@ fn the_state_machine_runs_a_level_concurrently() {
     assert!(run.start(i("d")).is_err(), "d waits for b and c");
     assert_eq!(run.report().status, RunStatus::Pending);
     assert_eq!(run.report().nodes["b"].status, NodeStatus::Running);
-    run.finish(i("c"), Ok(obj(json!({"result": 20}))), 2.0);
-    run.finish(i("b"), Ok(obj(json!({"result": 3}))), 1.0);
+    run.finish(i("c"), Ok(obj(json!({"result": 20}))), 2.0)
+        .unwrap();
+    run.finish(i("b"), Ok(obj(json!({"result": 3}))), 1.0)
+        .unwrap();
     assert_eq!(run.ready(), [i("d")]);
+    assert!(matches!(
+        run.finish(i("b"), Ok(JsonMap::new()), 0.0),
+        Err(ExecError::NotRunning { .. })
+    ));
     let out = run.run(&mut Executors::builtin(), &ManualClock::default());
     assert_eq!(out.status, RunStatus::Done);
     assert_eq!(out.nodes["d"].outputs["value"], json!([3, 20]));
     assert_eq!(out.nodes["d"].placement, Placement::Browser);
+}
+
+#[test]
+fn resumed_outputs_are_checked_like_fresh_ones() {
+    let wf = workflow(
+        vec![
+            node("p", "plot", json!({"data": 1})),
+            node("s", "script", json!({})),
+        ],
+        vec![edge("p", "image", "s", "x")],
+    );
+    let plan = planned(&wf);
+    let report: RunReport = serde_json::from_value(json!({
+        "status": "pending",
+        "nodes": {"p": {"status": "done", "skill_id": "plot", "commit": "plot-c2",
+                        "where": "browser", "outputs": {"image": 42}}}
+    }))
+    .unwrap();
+    let run = Execution::resume(&plan, Placement::Edge, &report).unwrap();
+    let r = run.report();
+    assert_eq!(status(&r, "p"), NodeStatus::Failed);
+    assert_eq!(
+        r.nodes["p"].error_code.as_deref(),
+        Some("output-type-mismatch")
+    );
+    assert_eq!(status(&r, "s"), NodeStatus::Skipped);
 }

@@ -129,3 +129,21 @@ fn malformed_files_say_where() {
     assert!(err.to_string().contains("line 3"), "{err}");
     assert!(Workflow::from_json("[]").is_err());
 }
+
+#[test]
+fn missing_ids_are_left_to_validation() {
+    let wf =
+        Workflow::from_json(r#"{"nodes": [{"params": {}}], "edges": [{"source": "a"}]}"#).unwrap();
+    let report = llmos_core::workflow::validate(&wf, &llmos_core::workflow::Catalog::new());
+    let codes: Vec<_> = report.errors.iter().map(|e| (e.code, e.edge)).collect();
+    use llmos_core::workflow::IssueCode as C;
+    assert_eq!(
+        codes,
+        [
+            (C::InvalidNodeId, None),
+            (C::InvalidSkillId, None),
+            (C::UnknownNode, Some(0)),
+            (C::UnknownNode, Some(0)),
+        ]
+    );
+}

@@ -33,6 +33,7 @@
 
 use std::collections::BTreeMap;
 use std::fmt;
+use std::ops::Deref;
 
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
@@ -173,7 +174,9 @@ pub enum ExecError {
     },
     #[error("node `{node}` is reported done, but its upstream node `{upstream}` is not")]
     Inconsistent { node: String, upstream: String },
-    #[error("node `{node}` cannot start: it is {status:?}{why}")]
+    #[error("node `{node}` is not running: it is {status:?}")]
+    NotRunning { node: String, status: NodeStatus },
+    #[error("node `{node}` is not ready: it is {status:?}{why}")]
     NotReady {
         node: String,
         status: NodeStatus,
@@ -317,35 +320,40 @@ struct State {
 }
 
 /// One run of a planned workflow.
+///
+/// It holds the plan through any cloneable pointer `P`: `&WorkflowPlan` in
+/// a request handler, `Rc<WorkflowPlan>` or `Arc<WorkflowPlan>` where the run
+/// outlives the call that planned it (a browser run awaiting Pyodide).
 #[derive(Debug, Clone)]
-pub struct Execution<'p> {
-    plan: &'p WorkflowPlan,
+pub struct Execution<P: Deref<Target = WorkflowPlan> + Clone> {
+    plan: P,
     site: Placement,
     states: Vec<State>,
     run_inputs: Vec<Option<JsonMap>>,
     duration_ms: Option<f64>,
 }
 
-impl<'p> Execution<'p> {
+impl<P: Deref<Target = WorkflowPlan> + Clone> Execution<P> {
     /// A fresh run at `site` (`Edge` in the component, `Browser` in the
     /// page): every node pending.
-    pub fn new(plan: &'p WorkflowPlan, site: Placement) -> Self {
+    pub fn new(plan: P, site: Placement) -> Self {
+        let states = plan
+            .nodes
+            .iter()
+            .map(|n| State {
+                status: NodeStatus::Pending,
+                placement: n.placement,
+                outputs: JsonMap::new(),
+                error: None,
+                duration_ms: None,
+                deferred_inputs: None,
+            })
+            .collect();
         Execution {
+            run_inputs: vec![None; plan.nodes.len()],
             plan,
             site,
-            states: plan
-                .nodes
-                .iter()
-                .map(|n| State {
-                    status: NodeStatus::Pending,
-                    placement: n.placement,
-                    outputs: JsonMap::new(),
-                    error: None,
-                    duration_ms: None,
-                    deferred_inputs: None,
-                })
-                .collect(),
-            run_inputs: vec![None; plan.nodes.len()],
+            states,
             duration_ms: None,
         }
     }
@@ -357,13 +365,12 @@ impl<'p> Execution<'p> {
     /// Refused when a done node ran another skill commit than the plan
     /// resolves to (the workflow or a skill changed since), or is done
     /// while an upstream node is not. Nodes the report does not know are
-    /// pending; nodes the plan does not know are refused.
-    pub fn resume(
-        plan: &'p WorkflowPlan,
-        site: Placement,
-        report: &RunReport,
-    ) -> Result<Self, ExecError> {
-        let mut run = Execution::new(plan, site);
+    /// pending; nodes the plan does not know are refused. Reported outputs
+    /// are checked like fresh ones: a done node whose outputs break its
+    /// signature becomes failed.
+    pub fn resume(plan: P, site: Placement, report: &RunReport) -> Result<Self, ExecError> {
+        let mut run = Execution::new(plan.clone(), site);
+        let plan = &*plan;
         for (id, prior) in &report.nodes {
             let i = plan
                 .index_of(id)
@@ -410,6 +417,19 @@ impl<'p> Execution<'p> {
             }
         }
         for i in 0..plan.nodes.len() {
+            if run.states[i].status == NodeStatus::Done {
+                let outputs = std::mem::take(&mut run.states[i].outputs);
+                match run.check_outputs(i, outputs) {
+                    Ok(outputs) => run.states[i].outputs = outputs,
+                    Err(e) => {
+                        let s = &mut run.states[i];
+                        s.status = NodeStatus::Failed;
+                        s.error = Some((e.code, e.message));
+                    }
+                }
+            }
+        }
+        for i in 0..plan.nodes.len() {
             if run.states[i].status == NodeStatus::Failed {
                 run.skip_descendants(i);
             }
@@ -440,8 +460,8 @@ impl<'p> Execution<'p> {
         Ok(())
     }
 
-    pub fn plan(&self) -> &'p WorkflowPlan {
-        self.plan
+    pub fn plan(&self) -> &WorkflowPlan {
+        &self.plan
     }
 
     /// The status of the node with this index.
@@ -534,15 +554,7 @@ impl<'p> Execution<'p> {
     /// and `None` is returned.
     pub fn start(&mut self, i: usize) -> Result<Option<JsonMap>, ExecError> {
         if !self.is_ready(i) {
-            return Err(ExecError::NotReady {
-                node: self.plan.nodes[i].id.to_string(),
-                status: self.states[i].status,
-                why: if self.states[i].status == NodeStatus::Pending {
-                    " and its upstream nodes are not all done, or it was deferred"
-                } else {
-                    ""
-                },
-            });
+            return Err(self.not_ready(i));
         }
         match self.inputs_for(i) {
             Ok(inputs) => {
@@ -561,9 +573,17 @@ impl<'p> Execution<'p> {
     /// Records the result of a running node. Outputs are checked: every
     /// output an edge consumes must be there, and declared outputs must
     /// match their type; a failure skips the node's descendants.
-    pub fn finish(&mut self, i: usize, result: Result<JsonMap, NodeError>, duration_ms: f64) {
+    pub fn finish(
+        &mut self,
+        i: usize,
+        result: Result<JsonMap, NodeError>,
+        duration_ms: f64,
+    ) -> Result<(), ExecError> {
         if self.states[i].status != NodeStatus::Running {
-            return;
+            return Err(ExecError::NotRunning {
+                node: self.plan.nodes[i].id.to_string(),
+                status: self.states[i].status,
+            });
         }
         match result.and_then(|outputs| self.check_outputs(i, outputs)) {
             Ok(outputs) => {
@@ -574,13 +594,15 @@ impl<'p> Execution<'p> {
             }
             Err(e) => self.fail(i, e, Some(duration_ms)),
         }
+        Ok(())
     }
 
     /// Leaves a ready node pending for another place (where its skill runs)
-    /// with the inputs it will receive.
-    pub fn defer(&mut self, i: usize) {
+    /// with the inputs it will receive; a node whose inputs cannot be built
+    /// fails instead.
+    pub fn defer(&mut self, i: usize) -> Result<(), ExecError> {
         if !self.is_ready(i) {
-            return;
+            return Err(self.not_ready(i));
         }
         match self.inputs_for(i) {
             Ok(inputs) => {
@@ -589,6 +611,19 @@ impl<'p> Execution<'p> {
                 s.deferred_inputs = Some(inputs);
             }
             Err(e) => self.fail(i, e, None),
+        }
+        Ok(())
+    }
+
+    fn not_ready(&self, i: usize) -> ExecError {
+        ExecError::NotReady {
+            node: self.plan.nodes[i].id.to_string(),
+            status: self.states[i].status,
+            why: if self.states[i].status == NodeStatus::Pending {
+                " and its upstream nodes are not all done, or it was deferred"
+            } else {
+                ""
+            },
         }
     }
 
@@ -636,7 +671,7 @@ impl<'p> Execution<'p> {
     }
 
     fn skip_descendants(&mut self, failed: usize) {
-        let plan = self.plan;
+        let plan = self.plan.clone();
         let mut stack = vec![failed];
         let failed_id = &plan.nodes[failed].id;
         while let Some(v) = stack.pop() {
@@ -661,7 +696,8 @@ impl<'p> Execution<'p> {
     /// fail when it should run here. Returns the report.
     pub fn run(&mut self, executor: &mut dyn NodeExecutor, clock: &dyn Clock) -> RunReport {
         let started = clock.now_ms();
-        let plan = self.plan;
+        let plan = self.plan.clone();
+        let plan = &*plan;
         for level in &plan.levels {
             for &i in level {
                 if !self.is_ready(i) {
@@ -670,7 +706,7 @@ impl<'p> Execution<'p> {
                 let node = &plan.nodes[i];
                 if !executor.can_execute(node) {
                     if node.placement != self.site {
-                        self.defer(i);
+                        self.defer(i).expect("checked ready above");
                     } else {
                         let err = NodeError::new(
                             "no-executor",
@@ -693,7 +729,8 @@ impl<'p> Execution<'p> {
                     inputs: &inputs,
                 });
                 let elapsed = clock.now_ms() - t0;
-                self.finish(i, result, elapsed);
+                self.finish(i, result, elapsed)
+                    .expect("started above, so it is running");
             }
         }
         self.duration_ms = Some(clock.now_ms() - started);

@@ -32,7 +32,9 @@
 //!   (`120`, not `120.0`), as JavaScript's `JSON.stringify` writes it.
 //!
 //! Any other valid file imports to the same value and exports to its
-//! canonical form.
+//! canonical form. Missing ids, skill ids and ports read as empty strings,
+//! so that validation, not parsing, reports them with the node or edge
+//! they belong to.
 
 use serde::{Deserialize, Serialize, Serializer};
 use serde_json::{Map, Value};
@@ -59,7 +61,9 @@ pub struct Workflow {
 /// One node: an instance of a skill with its parameters.
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
 pub struct Node {
+    #[serde(default)]
     pub id: String,
+    #[serde(default)]
     pub skill_id: String,
     #[serde(default)]
     pub position: Position,
@@ -98,9 +102,13 @@ pub struct Position {
 /// A connection from one node's output port to another node's input port.
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
 pub struct Edge {
+    #[serde(default)]
     pub source: String,
+    #[serde(default)]
     pub source_port: String,
+    #[serde(default)]
     pub target: String,
+    #[serde(default)]
     pub target_port: String,
     #[serde(flatten)]
     pub extra: JsonMap,
