@@ -30,6 +30,14 @@ pub struct CodeBlock {
     pub line: usize,
 }
 
+#[derive(Debug, Clone)]
+pub struct Port {
+    pub name: String,
+    pub ty: String,
+    pub default: Option<Value>,
+    pub required: bool,
+}
+
 impl SkillFile {
     pub fn read(path: &Path) -> Result<SkillFile, String> {
         let text = std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))?;
@@ -55,6 +63,11 @@ impl SkillFile {
             // Opening `---`, the front matter, closing `---`.
             body_line: front_lines + 3,
         })
+    }
+
+    pub fn load(id: &str) -> SkillFile {
+        let path = skills_dir().join(format!("{id}.md"));
+        SkillFile::read(&path).unwrap_or_else(|e| panic!("{e}"))
     }
 
     pub fn all() -> Vec<SkillFile> {
@@ -112,6 +125,93 @@ impl SkillFile {
             )),
             None => Ok(blocks),
         }
+    }
+
+    /// The single code block of an executable skill.
+    pub fn code(&self) -> CodeBlock {
+        let mut blocks = self.code_blocks().unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(
+            blocks.len(),
+            1,
+            "{}: executable skills have exactly one code block",
+            self.path.display()
+        );
+        blocks.remove(0)
+    }
+
+    /// `inputs` or `outputs` as ports; malformed entries are reported by the
+    /// well-formedness check, here they panic.
+    pub fn ports(&self, key: &str) -> Vec<Port> {
+        let Some(list) = self.meta.get(key) else {
+            return Vec::new();
+        };
+        list.as_array()
+            .unwrap_or_else(|| panic!("{}: `{key}` is not a list", self.path.display()))
+            .iter()
+            .map(|entry| {
+                let field = |name: &str| entry.get(name).and_then(Value::as_str).map(str::to_owned);
+                let default = entry.get("default").cloned();
+                let required = entry
+                    .get("required")
+                    .and_then(Value::as_bool)
+                    .unwrap_or(true)
+                    && default.is_none();
+                Port {
+                    name: field("name")
+                        .unwrap_or_else(|| panic!("{}: a port has no name", self.path.display())),
+                    ty: field("type")
+                        .unwrap_or_else(|| panic!("{}: a port has no type", self.path.display())),
+                    default,
+                    required,
+                }
+            })
+            .collect()
+    }
+
+    /// The inputs object a runtime hands to the skill: each declared input
+    /// takes the given value, else its default; optional inputs without
+    /// either are left out. Unknown inputs, missing required ones and values
+    /// of the wrong type are refused, as a runtime refuses them before
+    /// running anything.
+    pub fn inputs_with(&self, given: &Value) -> Result<Map<String, Value>, String> {
+        let given = given
+            .as_object()
+            .expect("inputs are given as a JSON object");
+        let ports = self.ports("inputs");
+        if let Some(name) = given.keys().find(|n| !ports.iter().any(|p| &p.name == *n)) {
+            return Err(format!("{} has no input `{name}`", self.stem));
+        }
+        let mut inputs = Map::new();
+        for port in ports {
+            match given.get(&port.name).or(port.default.as_ref()) {
+                Some(value) if fits(&port.ty, value) => {
+                    inputs.insert(port.name.clone(), value.clone());
+                }
+                Some(value) => {
+                    return Err(format!(
+                        "input `{}` must be a {}, got {value}",
+                        port.name, port.ty
+                    ));
+                }
+                None if port.required => {
+                    return Err(format!("required input `{}` has no value", port.name));
+                }
+                None => {}
+            }
+        }
+        Ok(inputs)
+    }
+}
+
+/// Whether a JSON value may travel on a port of type `ty`.
+fn fits(ty: &str, value: &Value) -> bool {
+    match ty {
+        "number" => value.as_f64().is_some_and(f64::is_finite),
+        "string" => value.is_string(),
+        "boolean" => value.is_boolean(),
+        "array" => value.is_array(),
+        "object" => value.is_object(),
+        _ => true,
     }
 }
 
