@@ -2,7 +2,8 @@
 //! follows the format of `docs/skills.md`, and every executable skill, run
 //! natively under the same contract as in the browser, computes the right
 //! thing. Python skills run under `python3`, JavaScript and Three.js skills
-//! under `node`; a missing tool fails the test with install advice.
+//! under `node`, circuits under `ngspice`; a missing tool fails the test with
+//! install advice.
 
 #[path = "system_skills/front_matter.rs"]
 mod front_matter;
@@ -10,6 +11,8 @@ mod front_matter;
 mod runtimes;
 #[path = "system_skills/skill_file.rs"]
 mod skill_file;
+#[path = "system_skills/spice.rs"]
+mod spice;
 
 use std::collections::HashSet;
 
@@ -253,6 +256,27 @@ fn every_system_skill_file_is_well_formed() {
         "malformed system skills:\n{}",
         report.join("\n")
     );
+}
+
+#[test]
+fn the_documented_system_skills_are_shipped() {
+    let ids: HashSet<String> = SkillFile::all().into_iter().map(|s| s.stem).collect();
+    let expected = [
+        ("python-coding", None),
+        ("scientific-computing-python", None),
+        ("workflow-design", None),
+        ("skill-authoring", None),
+        ("quantum-vqe-node", Some("python-wasm")),
+        ("text-statistics-node", Some("python-wasm")),
+        ("threejs-cube-node", Some("threejs")),
+        ("data-plot-node", Some("javascript")),
+        ("json-transform-node", Some("javascript")),
+        ("circuit-rc-node", Some("spice")),
+    ];
+    for (id, ty) in expected {
+        assert!(ids.contains(id), "missing system skill {id}");
+        assert_eq!(SkillFile::load(id).skill_type(), ty, "type of {id}");
+    }
 }
 
 #[test]
@@ -580,5 +604,90 @@ fn cube_refuses_a_bad_colour_with_a_clear_error() {
     assert!(
         error.starts_with("RangeError: size must be between"),
         "{error}"
+    );
+}
+
+// --- circuit-rc-node --------------------------------------------------------
+
+/// 1 − 1/e: the fraction of a step an RC low-pass reaches after one τ.
+const ONE_TIME_CONSTANT: f64 = 0.632_120_558_828_557_7;
+
+fn check_rc_charge(given: Value, r: f64, c: f64, vin: f64) {
+    let rc = SkillFile::load("circuit-rc-node");
+    let waveform = run_ok(&rc, given)["waveform"].clone();
+    let signals: Vec<&String> = waveform["signals"].as_object().unwrap().keys().collect();
+    assert_eq!(signals, ["v(in)", "v(out)"]);
+    let tau = r * c;
+    let at_tau = spice::sample_at(&waveform, "v(out)", tau);
+    let expected = ONE_TIME_CONSTANT * vin;
+    assert!(
+        (at_tau - expected).abs() < 0.05 * expected,
+        "v(out)({tau} s) = {at_tau} V, expected {expected} V for R = {r}, C = {c}"
+    );
+    let at_three_tau = spice::sample_at(&waveform, "v(out)", 3.0 * tau);
+    assert!(
+        (at_three_tau - 0.950 * vin).abs() < 0.05 * vin,
+        "v(out)(3τ) = {at_three_tau}"
+    );
+    assert!((spice::sample_at(&waveform, "v(in)", tau) - vin).abs() < 1e-6 * vin.abs().max(1.0));
+}
+
+#[test]
+fn rc_lowpass_reaches_63_percent_after_one_time_constant() {
+    // Defaults: R = 1 kΩ, C = 1 µF, a 1 V step, 5 ms.
+    check_rc_charge(json!({}), 1000.0, 1e-6, 1.0);
+}
+
+#[test]
+fn rc_lowpass_time_constant_follows_r_and_c() {
+    check_rc_charge(
+        json!({ "R": 4700, "C": 2.2e-7, "vin": 5.0, "stop_time": 6e-3 }),
+        4700.0,
+        2.2e-7,
+        5.0,
+    );
+}
+
+#[test]
+fn spice_inputs_cannot_inject_cards() {
+    let rc = SkillFile::load("circuit-rc-node");
+    let attack = "1k\n.control\nshell touch /tmp/pwned\n.endc";
+    let error = run(&rc, json!({ "R": attack })).unwrap_err();
+    assert!(error.starts_with("input `R` must be a number"), "{error}");
+
+    // String-typed placeholders accept one safe token and nothing more.
+    let ports = [skill_file::Port {
+        name: "model".into(),
+        ty: "string".into(),
+        default: None,
+        required: true,
+    }];
+    let template = "t\n* outputs: v(a)\nD1 a 0 {{model}}\n.tran 1e-6 1e-3\n.end\n";
+    let inputs = |v: &str| serde_json::Map::from_iter([("model".to_owned(), json!(v))]);
+    assert!(
+        spice::render(template, &inputs("1N4148"), &ports)
+            .unwrap()
+            .contains("D1 a 0 1N4148\n")
+    );
+    for bad in [attack, "a b", "x*", "", "(1)", "v;rm"] {
+        let error = spice::render(template, &inputs(bad), &ports).unwrap_err();
+        assert!(
+            error.starts_with("input `model` must be one SPICE token"),
+            "{bad:?}: {error}"
+        );
+    }
+}
+
+#[test]
+fn spice_templates_may_not_run_control_scripts() {
+    let template =
+        "t\n* outputs: v(a)\nR1 a 0 1\n.control\nshell ls\n.endc\n.tran 1e-6 1e-3\n.end\n";
+    let error = spice::render(template, &serde_json::Map::new(), &[]).unwrap_err();
+    assert!(error.contains("`.control` is not allowed"), "{error}");
+    assert_eq!(spice::format_number(1000.0), "1e3");
+    assert_eq!(spice::format_number(1.5e-6), "1.5e-6");
+    assert_eq!(
+        spice::output_vectors("t\n* outputs: v(in) v(out)\n.end").unwrap(),
+        ["v(in)", "v(out)"]
     );
 }

@@ -1,5 +1,5 @@
 //! Native stand-ins for the browser runtimes: `python3` for `python-wasm`,
-//! `node` for `javascript` and `threejs`. Each
+//! `node` for `javascript` and `threejs`, `ngspice` for `spice`. Each
 //! follows the contract of `docs/skills.md`, so a skill that passes here
 //! behaves the same in the browser.
 
@@ -10,6 +10,7 @@ use std::process::{Command, Stdio};
 use serde_json::{Map, Value, json};
 
 use crate::skill_file::SkillFile;
+use crate::spice;
 
 /// A program the checks need, and how to get it.
 pub struct Tool {
@@ -25,6 +26,11 @@ pub const NODE: Tool = Tool {
     program: "node",
     install: "install Node.js 20 or newer (https://nodejs.org or your package manager)",
 };
+pub const NGSPICE: Tool = Tool {
+    program: "ngspice",
+    install: "install it with `apt-get install -y ngspice` (or `./dev setup`)",
+};
+
 impl Tool {
     /// A command for the tool; panics with install advice when it is missing,
     /// because a check that cannot run must not pass.
@@ -81,6 +87,25 @@ pub fn run(skill: &SkillFile, given: Value) -> Result<Map<String, Value>, String
                 &code.code,
                 &inputs,
             )
+        }
+        Some("spice") => {
+            assert_eq!(
+                code.info, "spice",
+                "{}: spice code block language",
+                skill.stem
+            );
+            let ports = skill.ports("inputs");
+            let netlist = spice::render(&code.code, &inputs, &ports)?;
+            let vectors = spice::output_vectors(&code.code)?;
+            let waveform = spice::simulate(&netlist, &vectors)?;
+            let outputs = skill.ports("outputs");
+            assert_eq!(
+                outputs.len(),
+                1,
+                "{}: a spice skill has one waveform output",
+                skill.stem
+            );
+            Ok(Map::from_iter([(outputs[0].name.clone(), waveform)]))
         }
         other => panic!("{}: no native runtime for type {other:?}", skill.stem),
     }?;
