@@ -600,6 +600,8 @@ fn cube_refuses_a_bad_colour_with_a_clear_error() {
         error.contains("steelblue") && error.ends_with("got \"blurple\""),
         "{error}"
     );
+    let error = run(&cube, json!({ "size": 0 })).unwrap_err();
+    assert_eq!(error, "RangeError: size must be greater than 0");
     let error = run(&cube, json!({ "size": -1 })).unwrap_err();
     assert!(
         error.starts_with("RangeError: size must be between"),
@@ -684,6 +686,8 @@ fn spice_templates_may_not_run_control_scripts() {
         "t\n* outputs: v(a)\nR1 a 0 1\n.control\nshell ls\n.endc\n.tran 1e-6 1e-3\n.end\n";
     let error = spice::render(template, &serde_json::Map::new(), &[]).unwrap_err();
     assert!(error.contains("`.control` is not allowed"), "{error}");
+    let error = spice::check_netlist("t\n* outputs: v(a)\nR1 a 0 1\n.end\n").unwrap_err();
+    assert!(error.contains("0 `.tran` analyses"), "{error}");
     assert_eq!(spice::format_number(1000.0), "1e3");
     assert_eq!(spice::format_number(1.5e-6), "1.5e-6");
     assert_eq!(

@@ -43,7 +43,7 @@ pub fn output_vectors(template: &str) -> Result<Vec<String>, String> {
 
 /// Structural rules of a template (before or after substitution).
 pub fn check_netlist(netlist: &str) -> Result<(), String> {
-    let mut has_tran = false;
+    let mut analyses = 0;
     for (index, line) in netlist.lines().enumerate().skip(1) {
         let card = line.split_whitespace().next().unwrap_or("").to_lowercase();
         if FORBIDDEN_CARDS.contains(&card.as_str()) {
@@ -52,10 +52,12 @@ pub fn check_netlist(netlist: &str) -> Result<(), String> {
                 index + 1
             ));
         }
-        has_tran |= card == ".tran";
+        analyses += usize::from(card == ".tran");
     }
-    if !has_tran {
-        return Err("the netlist has no `.tran` analysis".into());
+    if analyses != 1 {
+        return Err(format!(
+            "the netlist has {analyses} `.tran` analyses, expected one"
+        ));
     }
     let last = netlist
         .lines()
