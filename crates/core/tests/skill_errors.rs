@@ -671,34 +671,34 @@ fn cases() -> Vec<Case> {
         case(
             "rejects_netlist_without_end",
             None,
-            spice("* rc\nR1 in out {{r}}\n.tran 1u 1m\n"),
-            "skill-missing-entry-point",
+            spice("* rc\n* outputs: v(out)\nR1 in out {{r}}\n.tran 1u 1m\n"),
+            "skill-invalid-code",
             Some("code"),
             16,
         ),
         case(
             "rejects_netlist_without_analysis",
             None,
-            spice("* rc\nR1 in out {{r}}\n.end\n"),
-            "skill-missing-entry-point",
+            spice("* rc\n* outputs: v(out)\nR1 in out {{r}}\n.end\n"),
+            "skill-invalid-code",
             Some("code"),
             16,
         ),
         case(
             "rejects_netlist_placeholder_for_an_undeclared_input",
             None,
-            spice("* rc\nR1 in out {{r}}\nC1 out 0 {{c}}\n.tran 1u 1m\n.end\n"),
+            spice("* rc\n* outputs: v(out)\nR1 in out {{r}}\nC1 out 0 {{c}}\n.tran 1u 1m\n.end\n"),
             "skill-invalid-code",
             Some("code"),
-            19,
+            20,
         ),
         case(
             "rejects_unclosed_netlist_placeholder",
             None,
-            spice("* rc\nR1 in out {{r\n.tran 1u 1m\n.end\n"),
+            spice("* rc\n* outputs: v(out)\nR1 in out {{r\n.tran 1u 1m\n.end\n"),
             "skill-invalid-code",
             Some("code"),
-            18,
+            19,
         ),
         case(
             "rejects_wasm_component_without_execute",
@@ -757,7 +757,11 @@ fn valid_bases_of_the_table_parse() {
         &agent("name: pdf-tools\ndescription: PDFs.\n"),
     )
     .unwrap();
-    skill::parse(None, &spice("* rc\nR1 in out {{r}}\n.tran 1u 1m\n.end\n")).unwrap();
+    skill::parse(
+        None,
+        &spice("* rc\n* outputs: v(out)\nR1 in out {{r}}\n.tran 1u 1m\n.end\n"),
+    )
+    .unwrap();
 }
 
 #[test]

@@ -100,7 +100,9 @@ fn code_for(runtime: Runtime, s: &str) -> String {
         Runtime::Javascript | Runtime::Threejs => {
             format!("function execute(inputs) {{\n  return {{ x: \"{s}\" }};\n}}\n")
         }
-        Runtime::Spice => format!("* {s}\nR1 in out 1k\nC1 out 0 1u\n.op\n.end\n"),
+        Runtime::Spice => {
+            format!("* {s}\n* outputs: v(out)\nR1 in out 1k\nC1 out 0 1u\n.tran 1u 1m\n.end\n")
+        }
         Runtime::WasmComponent => {
             format!("pub fn execute(inputs: Inputs) -> Outputs {{\n    // {s}\n    todo!()\n}}\n")
         }

@@ -8,7 +8,7 @@
 //! |---|---|---|
 //! | `python-wasm` | `python`, `py`, `python3` | define `def execute(inputs)` (or `async def`) at the top level |
 //! | `javascript`, `threejs` | `javascript`, `js`, `mjs` | define `execute`: `function execute(`, `async function execute(`, `const/let/var execute =`, optionally `export`ed |
-//! | `spice` | `spice`, `netlist`, `cir`, `ngspice` | be a netlist template: an analysis command (`.tran`, `.ac`, `.dc`, `.op`, …), a final `.end`, and `{{name}}` placeholders that name declared inputs |
+//! | `spice` | `spice`, `netlist`, `cir`, `ngspice` | be a netlist template following [`super::netlist`]: one `.tran`, a final `.end`, a `* outputs:` line, no `.control`/`.include`, and `{{name}}` placeholders that name declared inputs |
 //! | `wasm-component` | `rust`, `rs`, `wat` | define `fn execute(` (Rust) or `(export "execute"` (WAT) |
 //!
 //! An executable skill has exactly one block in one of its runtime's
@@ -175,7 +175,16 @@ fn check_rules(runtime: Runtime, block: &CodeBlock, inputs: &[PortSpec]) -> Resu
                 ));
             }
         }
-        Runtime::Spice => check_netlist(block, inputs, missing)?,
+        Runtime::Spice => {
+            super::netlist::check_template(code, inputs).map_err(|err| {
+                SkillError::InvalidCode {
+                    file: None,
+                    // Template line 1 is the line after the opening fence.
+                    line: block.line + err.line.unwrap_or(0),
+                    reason: err.reason,
+                }
+            })?;
+        }
         Runtime::WasmComponent => {
             let ok = if block.language.eq_ignore_ascii_case("wat") {
                 code.contains("(export \"execute\"")
@@ -219,68 +228,6 @@ fn defines_js_execute(line: &str) -> bool {
         }
     }
     false
-}
-
-/// SPICE analyses ngspice runs from a netlist.
-const ANALYSES: [&str; 9] = [
-    ".tran", ".ac", ".dc", ".op", ".noise", ".tf", ".disto", ".pz", ".sens",
-];
-
-fn check_netlist(
-    block: &CodeBlock,
-    inputs: &[PortSpec],
-    missing: impl Fn(&'static str) -> SkillError,
-) -> Result<(), SkillError> {
-    let code = &block.code;
-    // SPICE comments start with `*`; `;` starts an inline comment in ngspice.
-    let statements: Vec<&str> = code
-        .lines()
-        .map(str::trim)
-        .filter(|l| !l.is_empty() && !l.starts_with('*'))
-        .collect();
-    let has_analysis = statements.iter().any(|l| {
-        let word = l
-            .split_whitespace()
-            .next()
-            .unwrap_or("")
-            .to_ascii_lowercase();
-        ANALYSES.contains(&word.as_str())
-    });
-    if !has_analysis {
-        return Err(missing(
-            "an analysis command (`.tran`, `.ac`, `.dc`, `.op`, …)",
-        ));
-    }
-    if !statements
-        .last()
-        .is_some_and(|l| l.eq_ignore_ascii_case(".end"))
-    {
-        return Err(missing("a final `.end` line"));
-    }
-    for (i, line) in code.lines().enumerate() {
-        let file_line = block.line + 1 + i;
-        let mut rest = line;
-        while let Some(open) = rest.find("{{") {
-            let after = &rest[open + 2..];
-            let Some(close) = after.find("}}") else {
-                return Err(SkillError::InvalidCode {
-                    file: None,
-                    line: file_line,
-                    reason: "placeholder `{{` is never closed by `}}`".to_owned(),
-                });
-            };
-            let name = after[..close].trim();
-            if !inputs.iter().any(|p| p.name == name) {
-                return Err(SkillError::InvalidCode {
-                    file: None,
-                    line: file_line,
-                    reason: format!("placeholder `{{{{{name}}}}}` names no declared input"),
-                });
-            }
-            rest = &after[close + 2..];
-        }
-    }
-    Ok(())
 }
 
 #[cfg(test)]

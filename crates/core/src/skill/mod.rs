@@ -75,6 +75,7 @@ mod code;
 mod edit;
 mod error;
 mod model;
+pub mod netlist;
 mod outline;
 mod parse;
 mod render;

@@ -11,6 +11,7 @@ use serde_json::{Map, Value, json};
 
 use crate::skill_file::SkillFile;
 use crate::spice;
+use llmos_core::skill::netlist;
 
 /// A program the checks need, and how to get it.
 pub struct Tool {
@@ -94,9 +95,9 @@ pub fn run(skill: &SkillFile, given: Value) -> Result<Map<String, Value>, String
                 "{}: spice code block language",
                 skill.stem
             );
-            let ports = skill.ports("inputs");
-            let netlist = spice::render(&code.code, &inputs, &ports)?;
-            let vectors = spice::output_vectors(&code.code)?;
+            let netlist = netlist::render(&code.code, &inputs, skill.skill.inputs())
+                .map_err(|e| e.to_string())?;
+            let vectors = netlist::output_vectors(&code.code).map_err(|e| e.to_string())?;
             let waveform = spice::simulate(&netlist, &vectors)?;
             let outputs = skill.ports("outputs");
             assert_eq!(
