@@ -13,6 +13,8 @@
 //!   and its rusqlite implementation behind the `rusqlite` feature.
 //! - [`store`]: the storage traits ([`ObjectStore`], [`RefStore`]) and an
 //!   in-memory implementation; [`sql_store`]: the SQL one and its schema.
+//! - [`volume`]: the file-level API ([`Volumes`]): read, list, commit with
+//!   compare-and-swap retries, history, rollback, diff, promotion, stats.
 #![forbid(unsafe_code)]
 
 pub mod object;
@@ -20,12 +22,18 @@ pub mod path;
 pub mod sql;
 pub mod sql_store;
 pub mod store;
+pub mod volume;
 
 pub use object::{CommitInfo, GitTime, ObjectError, ObjectId, ObjectKind, RawObject, Signature};
 pub use path::{PathError, VolumePath};
 pub use sql::{SqlError, SqlExecutor, SqlRows, SqlValue};
 pub use sql_store::{MIGRATIONS, SqlStore, migrate};
 pub use store::{MemoryStore, ObjectStore, RefName, RefStore, RefUpdate, StoreError};
+pub use volume::{
+    At, Change, CommitMeta, CommitOutcome, CommitRequest, FileContent, FileDiff, FileEntry,
+    HistoryEntry, HistoryPage, HistoryQuery, Promotion, RetryPolicy, VolumeError, VolumeStats,
+    Volumes,
+};
 
 #[cfg(feature = "rusqlite")]
 pub use sql::RusqliteExecutor;
