@@ -15,8 +15,13 @@
 //!   in-memory implementation; [`sql_store`]: the SQL one and its schema.
 //! - [`volume`]: the file-level API ([`Volumes`]): read, list, commit with
 //!   compare-and-swap retries, history, rollback, diff, promotion, stats.
+//! - [`dumb_http`], [`export`], [`fsck`]: git access for stock git (dumb
+//!   HTTP clone), export as an on-disk repository, and consistency checks.
 #![forbid(unsafe_code)]
 
+pub mod dumb_http;
+pub mod export;
+pub mod fsck;
 pub mod object;
 pub mod path;
 pub mod sql;
@@ -24,7 +29,12 @@ pub mod sql_store;
 pub mod store;
 pub mod volume;
 
-pub use object::{CommitInfo, GitTime, ObjectError, ObjectId, ObjectKind, RawObject, Signature};
+pub use dumb_http::{DumbHttpError, DumbHttpResponse};
+pub use export::{ExportError, RepositoryFile};
+pub use fsck::{FsckProblem, FsckReport, fsck, fsck_volume};
+pub use object::{
+    CommitInfo, EntryKind, GitTime, ObjectError, ObjectId, ObjectKind, RawObject, Signature,
+};
 pub use path::{PathError, VolumePath};
 pub use sql::{SqlError, SqlExecutor, SqlRows, SqlValue};
 pub use sql_store::{MIGRATIONS, SqlStore, migrate};

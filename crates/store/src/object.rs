@@ -359,8 +359,22 @@ pub enum EntryKind {
     File,
     /// A directory (a tree).
     Directory,
-    /// Anything else an imported repository may hold (symlink, submodule).
-    Other,
+    /// A symbolic link (a blob holding the target), only in imported
+    /// repositories.
+    Link,
+    /// A submodule: a commit of another repository, which is not stored.
+    Submodule,
+}
+
+impl EntryKind {
+    /// The kind of object the entry points to.
+    pub fn object_kind(self) -> ObjectKind {
+        match self {
+            EntryKind::File | EntryKind::Link => ObjectKind::Blob,
+            EntryKind::Directory => ObjectKind::Tree,
+            EntryKind::Submodule => ObjectKind::Commit,
+        }
+    }
 }
 
 /// One entry of a tree.
@@ -439,7 +453,9 @@ impl Tree {
         self.remove(name);
         let mode = match kind {
             EntryKind::Directory => gix_object::tree::EntryKind::Tree,
-            EntryKind::File | EntryKind::Other => gix_object::tree::EntryKind::Blob,
+            EntryKind::File => gix_object::tree::EntryKind::Blob,
+            EntryKind::Link => gix_object::tree::EntryKind::Link,
+            EntryKind::Submodule => gix_object::tree::EntryKind::Commit,
         };
         let entry = gix_object::tree::Entry {
             mode: mode.into(),
@@ -463,8 +479,10 @@ fn entry_kind(mode: gix_object::tree::EntryMode) -> EntryKind {
         EntryKind::Directory
     } else if mode.is_blob() {
         EntryKind::File
+    } else if mode.is_link() {
+        EntryKind::Link
     } else {
-        EntryKind::Other
+        EntryKind::Submodule
     }
 }
 
