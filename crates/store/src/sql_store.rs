@@ -291,6 +291,67 @@ impl<E: SqlExecutor> ObjectStore for SqlStore<E> {
                 &[limit],
             )?,
         };
+        Self::objects_from_rows(rows)
+    }
+
+    fn read_objects(&self, ids: &[ObjectId]) -> Result<Vec<RawObject>, StoreError> {
+        let mut found = Vec::with_capacity(ids.len());
+        for chunk in ids.chunks(LOOKUP_BATCH) {
+            let sql = format!(
+                "SELECT id, kind, data FROM git_objects WHERE id IN ({})",
+                vec!["?"; chunk.len()].join(", ")
+            );
+            let params: Vec<SqlValue> = chunk.iter().map(hex).collect();
+            found.extend(Self::objects_from_rows(self.run(
+                "reading objects",
+                &sql,
+                &params,
+            )?)?);
+        }
+        Ok(found)
+    }
+
+    fn first_parent_chain(
+        &self,
+        start: &ObjectId,
+        limit: usize,
+    ) -> Result<Vec<RawObject>, StoreError> {
+        if limit == 0 {
+            return Ok(Vec::new());
+        }
+        // Git writes a commit as `tree <40 hex>\n` (46 bytes), then its
+        // parents as `parent <40 hex>\n`: the first parent's id is always at
+        // bytes 54..93 (1-based) when bytes 47..53 read `parent `.
+        let rows = self.run(
+            "walking first parents",
+            "WITH RECURSIVE chain (id, depth) AS (
+                 SELECT ?, 1
+                 UNION ALL
+                 SELECT CAST(substr(o.data, 54, 40) AS TEXT), chain.depth + 1
+                 FROM chain JOIN git_objects o ON o.id = chain.id
+                 WHERE chain.depth < ? AND o.kind = 'commit'
+                   AND CAST(substr(o.data, 47, 7) AS TEXT) = 'parent '
+             )
+             SELECT o.id, o.kind, o.data FROM chain
+             JOIN git_objects o ON o.id = chain.id
+             ORDER BY chain.depth",
+            &[
+                hex(start),
+                SqlValue::Integer(limit.try_into().unwrap_or(i64::MAX)),
+            ],
+        )?;
+        let objects = Self::objects_from_rows(rows)?;
+        // Keep the chain's guarantees exactly: commits only, stop at the
+        // first object that is not one.
+        Ok(objects
+            .into_iter()
+            .take_while(|o| o.kind() == ObjectKind::Commit)
+            .collect())
+    }
+}
+
+impl<E: SqlExecutor> SqlStore<E> {
+    fn objects_from_rows(rows: SqlRows) -> Result<Vec<RawObject>, StoreError> {
         rows.rows
             .into_iter()
             .map(|mut row| {
@@ -445,6 +506,11 @@ mod tests {
     #[test]
     fn sql_store_scans_in_pages() {
         shared::scans_objects_in_pages(&store());
+    }
+
+    #[test]
+    fn sql_store_walks_chains() {
+        shared::walks_first_parent_chains(&store());
     }
 
     #[test]

@@ -158,6 +158,46 @@ pub trait ObjectStore {
         after: Option<&ObjectId>,
         limit: usize,
     ) -> Result<Vec<RawObject>, StoreError>;
+
+    /// The stored objects among `ids`, in any order; missing ones are left
+    /// out. Stores that pay per call (SQL) answer in one round trip.
+    fn read_objects(&self, ids: &[ObjectId]) -> Result<Vec<RawObject>, StoreError> {
+        let mut found = Vec::with_capacity(ids.len());
+        for id in ids {
+            found.extend(self.read_object(id)?);
+        }
+        Ok(found)
+    }
+
+    /// The commit `start` and its first-parent ancestors, newest first, at
+    /// most `limit` of them; stops early at a root commit or at an object
+    /// that is missing or not a commit. Walking history is sequential (each
+    /// commit names its parent), so SQL stores override this with one
+    /// recursive query instead of one query per commit.
+    fn first_parent_chain(
+        &self,
+        start: &ObjectId,
+        limit: usize,
+    ) -> Result<Vec<RawObject>, StoreError> {
+        let mut chain = Vec::new();
+        let mut next = Some(*start);
+        while let Some(id) = next {
+            if chain.len() >= limit {
+                break;
+            }
+            let Some(object) = self.read_object(&id)? else {
+                break;
+            };
+            if object.kind() != ObjectKind::Commit {
+                break;
+            }
+            next = crate::object::decode_commit(&object)
+                .ok()
+                .and_then(|c| c.first_parent());
+            chain.push(object);
+        }
+        Ok(chain)
+    }
 }
 
 /// Refs, one namespace per volume.
@@ -436,6 +476,60 @@ pub(crate) mod tests {
         assert_eq!((log[1].old, log[1].new), (None, a));
         assert_eq!(log[0].message, "test");
         assert_eq!(log[0].at, 7);
+    }
+
+    pub(crate) fn walks_first_parent_chains(store: &(impl ObjectStore + RefStore)) {
+        use crate::object::{GitTime, Signature, Tree, encode_commit};
+        let v = volume("system");
+        let sig = Signature::new("A", "a@x", GitTime::utc(0));
+        let tree = Tree::empty().encode().unwrap();
+        let side = encode_commit(tree.id(), &[], &sig, &sig, "side").unwrap();
+        let mut commits = vec![];
+        let mut parents = vec![];
+        for i in 0..10 {
+            // The fourth commit is a merge: its second parent is not followed.
+            if i == 3 {
+                parents.push(side.id());
+            }
+            let c = encode_commit(tree.id(), &parents, &sig, &sig, &format!("{i}")).unwrap();
+            parents = vec![c.id()];
+            commits.push(c);
+        }
+        let mut all = commits.clone();
+        all.push(side.clone());
+        all.push(tree);
+        store.write_objects(&v, &all).unwrap();
+        let ids = |objects: Vec<RawObject>| objects.iter().map(RawObject::id).collect::<Vec<_>>();
+        let newest_first: Vec<_> = commits.iter().rev().map(RawObject::id).collect();
+        let last = commits[9].id();
+        assert_eq!(
+            ids(store.first_parent_chain(&last, 100).unwrap()),
+            newest_first
+        );
+        assert_eq!(
+            ids(store.first_parent_chain(&last, 4).unwrap()),
+            newest_first[..4]
+        );
+        assert_eq!(store.first_parent_chain(&last, 4).unwrap()[0], commits[9]);
+        let missing = RawObject::blob(b"missing".to_vec()).id();
+        assert!(store.first_parent_chain(&missing, 4).unwrap().is_empty());
+        let blob = RawObject::blob(b"a blob".to_vec());
+        store
+            .write_objects(&v, std::slice::from_ref(&blob))
+            .unwrap();
+        assert!(store.first_parent_chain(&blob.id(), 4).unwrap().is_empty());
+        let mut got = ids(store
+            .read_objects(&[commits[0].id(), missing, side.id()])
+            .unwrap());
+        got.sort();
+        let mut expected = vec![commits[0].id(), side.id()];
+        expected.sort();
+        assert_eq!(got, expected);
+    }
+
+    #[test]
+    fn memory_store_walks_chains() {
+        walks_first_parent_chains(&MemoryStore::new());
     }
 
     #[test]

@@ -331,6 +331,13 @@ struct DecodedCache {
 
 const CACHE_LIMIT: usize = 4096;
 
+/// Commits fetched per store call when walking history: enough to make
+/// round trips rare, few enough that a short page reads little.
+const CHAIN_BATCH: usize = 64;
+
+/// Commits fetched per store call when only counting them.
+const COUNT_BATCH: usize = 1024;
+
 /// A change resolved to a blob id, ready to apply to trees.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Edit {
@@ -535,7 +542,7 @@ impl<S: ObjectStore + RefStore> Volumes<S> {
             committer: request.committer,
             message: request.message,
         };
-        self.commit_edits(volume, &meta, &edits, &blobs)
+        self.commit_edits(volume, &meta, &edits, blobs)
     }
 
     /// Commit history of the volume or of one path, newest first, following
@@ -559,39 +566,55 @@ impl<S: ObjectStore + RefStore> Volumes<S> {
         // For path histories: the path's entry in `cursor`, carried over from
         // the previous step's parent lookup.
         let mut current_entry: Option<Option<ObjectId>> = None;
-        while let Some(id) = cursor {
-            if entries.len() >= query.limit {
-                break;
+        'walk: while let Some(from) = cursor {
+            // One more than processed, so the last commit's parent is loaded.
+            let chunk = self.chain(volume, from, CHAIN_BATCH + 1)?;
+            if chunk.is_empty() {
+                return Err(VolumeError::MissingObject {
+                    volume: volume.clone(),
+                    id: from,
+                });
             }
-            let commit = self.read_commit(volume, id)?;
-            let parent = commit.first_parent();
-            match &query.path {
-                None => entries.push(HistoryEntry {
-                    commit: commit.as_ref().clone(),
-                    entry: None,
-                }),
-                Some(path) => {
-                    let here = match current_entry.take() {
-                        Some(known) => known,
-                        None => self.lookup(volume, commit.tree, path)?.map(|e| e.id),
-                    };
-                    let before = match parent {
-                        Some(p) => {
-                            let tree = self.read_commit(volume, p)?.tree;
-                            self.lookup(volume, tree, path)?.map(|e| e.id)
+            if let Some(path) = &query.path {
+                self.prefetch_path(chunk.iter().map(|c| c.tree), path)?;
+            }
+            for commit in chunk.iter().take(CHAIN_BATCH) {
+                if entries.len() >= query.limit {
+                    cursor = Some(commit.id);
+                    break 'walk;
+                }
+                let parent = commit.first_parent();
+                match &query.path {
+                    None => entries.push(HistoryEntry {
+                        commit: commit.as_ref().clone(),
+                        entry: None,
+                    }),
+                    Some(path) => {
+                        let here = match current_entry.take() {
+                            Some(known) => known,
+                            None => self.lookup(volume, commit.tree, path)?.map(|e| e.id),
+                        };
+                        let before = match parent {
+                            Some(p) => {
+                                let tree = self.read_commit(volume, p)?.tree;
+                                self.lookup(volume, tree, path)?.map(|e| e.id)
+                            }
+                            None => None,
+                        };
+                        if here != before {
+                            entries.push(HistoryEntry {
+                                commit: commit.as_ref().clone(),
+                                entry: here,
+                            });
                         }
-                        None => None,
-                    };
-                    if here != before {
-                        entries.push(HistoryEntry {
-                            commit: commit.as_ref().clone(),
-                            entry: here,
-                        });
+                        current_entry = Some(before);
                     }
-                    current_entry = Some(before);
+                }
+                cursor = parent;
+                if parent.is_none() {
+                    break 'walk;
                 }
             }
-            cursor = parent;
         }
         Ok(HistoryPage {
             entries,
@@ -627,7 +650,7 @@ impl<S: ObjectStore + RefStore> Volumes<S> {
         }
         // The blob is reachable from a commit of this volume: it may be named.
         let edits = BTreeMap::from([(path.clone(), Edit::Put(entry.id))]);
-        self.commit_edits(volume, meta, &edits, &[])
+        self.commit_edits(volume, meta, &edits, Vec::new())
     }
 
     /// A unified diff of `path` between two commits of the volume (`from`
@@ -711,7 +734,7 @@ impl<S: ObjectStore + RefStore> Volumes<S> {
         let source = self.read_entry(from, path, At::Head)?;
         self.store.add_to_volume(to, &[source.1])?;
         let edits = BTreeMap::from([(target.unwrap_or(path).clone(), Edit::Put(source.1))]);
-        let outcome = self.commit_edits(to, meta, &edits, &[])?;
+        let outcome = self.commit_edits(to, meta, &edits, Vec::new())?;
         Ok(Promotion {
             blob: source.1,
             source_commit: source.0,
@@ -737,11 +760,24 @@ impl<S: ObjectStore + RefStore> Volumes<S> {
             .list_files(volume, prefix, At::Commit(head), true)?
             .len() as u64;
         let last = self.read_commit(volume, head)?;
-        let mut commits = 1;
-        let mut cursor = last.first_parent();
-        while let Some(id) = cursor {
-            commits += 1;
-            cursor = self.read_commit(volume, id)?.first_parent();
+        let mut commits = 0;
+        let mut cursor = Some(head);
+        while let Some(from) = cursor {
+            let chunk = self.store.first_parent_chain(&from, COUNT_BATCH)?;
+            let Some(oldest) = chunk.last() else {
+                return Err(VolumeError::MissingObject {
+                    volume: volume.clone(),
+                    id: from,
+                });
+            };
+            commits += chunk.len() as u64;
+            // Only the oldest commit of each batch needs decoding.
+            cursor = decode_commit(oldest)
+                .map_err(|source| VolumeError::Object {
+                    volume: volume.clone(),
+                    source,
+                })?
+                .first_parent();
         }
         Ok(VolumeStats {
             files,
@@ -795,7 +831,7 @@ impl<S: ObjectStore + RefStore> Volumes<S> {
         volume: &VolumeId,
         meta: &CommitMeta,
         edits: &BTreeMap<VolumePath, Edit>,
-        new_blobs: &[RawObject],
+        mut new_blobs: Vec<RawObject>,
     ) -> Result<CommitOutcome, VolumeError> {
         let committer = meta.committer.as_ref().unwrap_or(&meta.author);
         let object_error = |source| VolumeError::Object {
@@ -805,9 +841,6 @@ impl<S: ObjectStore + RefStore> Volumes<S> {
         meta.author.validate().map_err(object_error)?;
         committer.validate().map_err(object_error)?;
         let plan = EditTree::build(edits)?;
-        if !new_blobs.is_empty() {
-            self.store.write_objects(volume, new_blobs)?;
-        }
         let main = RefName::main();
         let summary = meta.message.lines().next().unwrap_or("");
         for attempt in 1..=self.retry.max_attempts {
@@ -816,7 +849,9 @@ impl<S: ObjectStore + RefStore> Volumes<S> {
                 Some(id) => Some(self.read_commit(volume, id)?.tree),
                 None => None,
             };
-            let mut written = Vec::new();
+            // New blobs go out with the first attempt's trees and commit, in
+            // one write; later attempts only add trees and a commit.
+            let mut written = std::mem::take(&mut new_blobs);
             let tree = match self.apply(volume, head_tree, &plan, "", &mut written)? {
                 Some(id) => id,
                 None => {
@@ -1048,6 +1083,81 @@ impl<S: ObjectStore + RefStore> Volumes<S> {
         }
     }
 
+    /// Decoded commits of the first-parent chain from `start`, newest
+    /// first, at most `limit`, fetched in one store call and cached for the
+    /// reads that follow.
+    fn chain(
+        &self,
+        volume: &VolumeId,
+        start: ObjectId,
+        limit: usize,
+    ) -> Result<Vec<Arc<CommitInfo>>, VolumeError> {
+        let objects = self.store.first_parent_chain(&start, limit)?;
+        let mut commits = Vec::with_capacity(objects.len());
+        for object in objects {
+            if let Some(hit) = self.cache().commits.get(&object.id()) {
+                commits.push(hit.clone());
+                continue;
+            }
+            let commit =
+                Arc::new(
+                    decode_commit(&object).map_err(|source| VolumeError::Object {
+                        volume: volume.clone(),
+                        source,
+                    })?,
+                );
+            self.cache_commit(commit.clone());
+            commits.push(commit);
+        }
+        Ok(commits)
+    }
+
+    /// Loads, level by level and one store call per level, the trees that
+    /// lead to `path` from each of `roots`, so that walking many commits
+    /// does not read them one by one. Failures are left for the ordinary
+    /// reads to report.
+    fn prefetch_path(
+        &self,
+        roots: impl Iterator<Item = ObjectId>,
+        path: &VolumePath,
+    ) -> Result<(), VolumeError> {
+        let segments: Vec<&str> = path.segments().collect();
+        let mut level: Vec<ObjectId> = roots.collect();
+        for (depth, segment) in segments.iter().enumerate() {
+            level.sort();
+            level.dedup();
+            let missing: Vec<ObjectId> = {
+                let cache = self.cache();
+                level
+                    .iter()
+                    .filter(|id| !cache.trees.contains_key(*id))
+                    .copied()
+                    .collect()
+            };
+            for object in self.store.read_objects(&missing)? {
+                if let Ok(tree) = Tree::decode(&object) {
+                    self.cache_tree(object.id(), tree);
+                }
+            }
+            if depth + 1 == segments.len() {
+                break;
+            }
+            let mut next = Vec::with_capacity(level.len());
+            for id in &level {
+                let Some(tree) = self.cache().trees.get(id).cloned() else {
+                    continue;
+                };
+                if let Some(entry) = tree.get(segment)
+                    && entry.kind == EntryKind::Directory
+                {
+                    next.push(entry.id);
+                }
+            }
+            level = next;
+        }
+        Ok(())
+    }
+
     /// The entry at `path` below the tree `tree`.
     fn lookup(
         &self,
@@ -1106,12 +1216,16 @@ impl<S: ObjectStore + RefStore> Volumes<S> {
                 }
             })?,
         );
+        self.cache_commit(commit.clone());
+        Ok(commit)
+    }
+
+    fn cache_commit(&self, commit: Arc<CommitInfo>) {
         let mut cache = self.cache();
         if cache.commits.len() >= CACHE_LIMIT {
             cache.commits.clear();
         }
-        cache.commits.insert(id, commit.clone());
-        Ok(commit)
+        cache.commits.insert(commit.id, commit);
     }
 
     fn cache_tree(&self, id: ObjectId, tree: Tree) -> Arc<Tree> {

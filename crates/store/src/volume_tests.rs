@@ -83,6 +83,7 @@ for_each_store!(
     stats_count_files_and_commits,
     empty_volume_reads_as_empty,
     reflog_records_each_commit,
+    history_crosses_batch_boundaries,
 );
 
 fn commits_and_reads_files(vols: &Volumes<impl ObjectStore + RefStore>) {
@@ -519,6 +520,51 @@ fn empty_volume_reads_as_empty(vols: &Volumes<impl ObjectStore + RefStore>) {
         Err(VolumeError::FileNotFound { commit: None, .. })
     ));
     assert!(vols.list_volumes().unwrap().is_empty());
+}
+
+fn history_crosses_batch_boundaries(vols: &Volumes<impl ObjectStore + RefStore>) {
+    let vol = v("users/long");
+    let mut touching = Vec::new();
+    for i in 0..(3 * CHAIN_BATCH as i64 + 5) {
+        let mut request =
+            CommitRequest::new(sig(i), format!("{i}")).put(p("noise.md"), format!("{i}"));
+        if i % 7 == 0 {
+            request = request.put(p("dir/tracked.md"), format!("v{i}"));
+        }
+        let id = vols.commit(&vol, request).unwrap().commit;
+        if i % 7 == 0 {
+            touching.push(id);
+        }
+    }
+    touching.reverse();
+    // Paged by 5 across several chain batches, the path history is exactly
+    // the commits that touched it.
+    let mut seen = Vec::new();
+    let mut start = None;
+    loop {
+        let page = vols
+            .history(
+                &vol,
+                &HistoryQuery {
+                    start,
+                    ..HistoryQuery::path(p("dir/tracked.md"), 5)
+                },
+            )
+            .unwrap();
+        assert!(page.entries.len() <= 5);
+        seen.extend(page.entries.iter().map(|e| e.commit.id));
+        match page.next {
+            Some(next) => start = Some(next),
+            None => break,
+        }
+    }
+    assert_eq!(seen, touching);
+    let all = vols.history(&vol, &HistoryQuery::volume(1000)).unwrap();
+    assert_eq!(all.entries.len(), 3 * CHAIN_BATCH + 5);
+    assert_eq!(
+        vols.stats(&vol, None).unwrap().commits,
+        3 * CHAIN_BATCH as u64 + 5
+    );
 }
 
 fn reflog_records_each_commit(vols: &Volumes<impl ObjectStore + RefStore>) {
