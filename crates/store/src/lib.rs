@@ -15,7 +15,7 @@
 //!   in-memory implementation; [`sql_store`]: the SQL one and its schema.
 //! - [`volume`]: the file-level API ([`Volumes`]): read, list, commit with
 //!   compare-and-swap retries, history, rollback, diff, promotion, stats.
-//! - [`dumb_http`], [`export`], [`fsck`]: git access for stock git (dumb
+//! - [`dumb_http`], [`export`], [`fsck`](mod@fsck): git access for stock git (dumb
 //!   HTTP clone), export as an on-disk repository, and consistency checks.
 #![forbid(unsafe_code)]
 

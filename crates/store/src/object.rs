@@ -88,7 +88,7 @@ impl RawObject {
     }
 
     /// Wraps content read from a store under `id` without hashing it again.
-    /// Stores trust their own keys on the hot path; [`crate::fsck`] is what
+    /// Stores trust their own keys on the hot path; [`crate::fsck`](mod@crate::fsck) is what
     /// re-verifies every id against its content.
     pub fn from_stored(id: ObjectId, kind: ObjectKind, data: Vec<u8>) -> Self {
         Self { id, kind, data }

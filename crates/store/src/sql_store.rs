@@ -534,6 +534,41 @@ mod tests {
     }
 
     #[test]
+    fn fsck_catches_a_corrupted_row() {
+        use crate::fsck::{FsckProblem, fsck};
+        use crate::object::{GitTime, Signature};
+        use crate::path::VolumePath;
+        use crate::volume::{CommitRequest, Volumes};
+
+        let vols = Volumes::new(store());
+        let v: VolumeId = "users/a".parse().unwrap();
+        let sig = Signature::new("A", "a@x", GitTime::utc(1));
+        vols.commit(
+            &v,
+            CommitRequest::new(sig, "m").put(VolumePath::new("s/a.md").unwrap(), "original\n"),
+        )
+        .unwrap();
+        assert!(fsck(vols.store()).unwrap().is_ok());
+        let blob = RawObject::blob(b"original\n".to_vec()).id();
+        vols.store()
+            .executor()
+            .execute(
+                "UPDATE git_objects SET data = ? WHERE id = ?",
+                &[b"tampered\n".to_vec().into(), hex(&blob)],
+            )
+            .unwrap();
+        let report = fsck(vols.store()).unwrap();
+        assert_eq!(
+            report.problems,
+            vec![FsckProblem::HashMismatch {
+                id: blob,
+                kind: ObjectKind::Blob,
+                actual: RawObject::blob(b"tampered\n".to_vec()).id(),
+            }]
+        );
+    }
+
+    #[test]
     fn writes_many_objects_in_batches() {
         let store = store();
         let v: VolumeId = "users/a".parse().unwrap();

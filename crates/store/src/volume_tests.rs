@@ -585,93 +585,108 @@ fn reflog_records_each_commit(vols: &Volumes<impl ObjectStore + RefStore>) {
     );
 }
 
-#[test]
-fn commits_retry_on_a_moved_head() {
-    // A store whose first swap always loses, as if another writer had just
-    // committed: the commit must land on top of that other commit.
-    struct Racing {
-        inner: MemoryStore,
-        raced: Mutex<bool>,
-    }
-    impl ObjectStore for Racing {
-        fn read_object(&self, id: &ObjectId) -> Result<Option<RawObject>, StoreError> {
-            self.inner.read_object(id)
-        }
-        fn object_headers(
-            &self,
-            ids: &[ObjectId],
-        ) -> Result<Vec<Option<(ObjectKind, u64)>>, StoreError> {
-            self.inner.object_headers(ids)
-        }
-        fn write_objects(
-            &self,
-            volume: &VolumeId,
-            objects: &[RawObject],
-        ) -> Result<(), StoreError> {
-            self.inner.write_objects(volume, objects)
-        }
-        fn add_to_volume(&self, volume: &VolumeId, ids: &[ObjectId]) -> Result<(), StoreError> {
-            self.inner.add_to_volume(volume, ids)
-        }
-        fn in_volume(&self, volume: &VolumeId, id: &ObjectId) -> Result<bool, StoreError> {
-            self.inner.in_volume(volume, id)
-        }
-        fn scan_objects(
-            &self,
-            after: Option<&ObjectId>,
-            limit: usize,
-        ) -> Result<Vec<RawObject>, StoreError> {
-            self.inner.scan_objects(after, limit)
-        }
-    }
-    impl RefStore for Racing {
-        fn read_ref(
-            &self,
-            volume: &VolumeId,
-            name: &RefName,
-        ) -> Result<Option<ObjectId>, StoreError> {
-            self.inner.read_ref(volume, name)
-        }
-        fn compare_and_swap_ref(&self, update: &RefUpdate<'_>) -> Result<bool, StoreError> {
-            let mut raced = self.raced.lock().unwrap();
-            if !*raced {
-                *raced = true;
-                drop(raced);
-                // The other writer's commit lands first.
-                let other = Volumes::new(self.inner.clone());
-                other
-                    .commit(
-                        update.volume,
-                        CommitRequest::new(sig(50), "other").put(p("other.md"), "o"),
-                    )
-                    .unwrap();
-                return Ok(false);
-            }
-            self.inner.compare_and_swap_ref(update)
-        }
-        fn list_refs(&self, volume: &VolumeId) -> Result<Vec<(RefName, ObjectId)>, StoreError> {
-            self.inner.list_refs(volume)
-        }
-        fn list_volumes(&self) -> Result<Vec<VolumeId>, StoreError> {
-            self.inner.list_volumes()
-        }
-        fn reflog(
-            &self,
-            volume: &VolumeId,
-            limit: usize,
-        ) -> Result<Vec<crate::store::RefLogEntry>, StoreError> {
-            self.inner.reflog(volume, limit)
-        }
-    }
+/// The other writer in a race: runs once, just before the first ref swap,
+/// so that swap finds the head moved.
+type Interloper = Box<dyn FnOnce(&Volumes<MemoryStore>, &VolumeId) + Send>;
 
-    let store = Racing {
-        inner: MemoryStore::new(),
-        raced: Mutex::new(false),
-    };
-    let vols = Volumes::new(store).with_retry(RetryPolicy {
+/// A store whose first ref swap loses to another writer's commit, made by
+/// `interloper` on the same underlying store at that moment.
+struct Racing {
+    inner: MemoryStore,
+    interloper: Mutex<Option<Interloper>>,
+}
+
+impl Racing {
+    fn new(
+        inner: MemoryStore,
+        interloper: impl FnOnce(&Volumes<MemoryStore>, &VolumeId) + Send + 'static,
+    ) -> Self {
+        Self {
+            inner,
+            interloper: Mutex::new(Some(Box::new(interloper))),
+        }
+    }
+}
+
+impl ObjectStore for Racing {
+    fn read_object(&self, id: &ObjectId) -> Result<Option<RawObject>, StoreError> {
+        self.inner.read_object(id)
+    }
+    fn object_headers(
+        &self,
+        ids: &[ObjectId],
+    ) -> Result<Vec<Option<(ObjectKind, u64)>>, StoreError> {
+        self.inner.object_headers(ids)
+    }
+    fn write_objects(&self, volume: &VolumeId, objects: &[RawObject]) -> Result<(), StoreError> {
+        self.inner.write_objects(volume, objects)
+    }
+    fn add_to_volume(&self, volume: &VolumeId, ids: &[ObjectId]) -> Result<(), StoreError> {
+        self.inner.add_to_volume(volume, ids)
+    }
+    fn in_volume(&self, volume: &VolumeId, id: &ObjectId) -> Result<bool, StoreError> {
+        self.inner.in_volume(volume, id)
+    }
+    fn scan_objects(
+        &self,
+        after: Option<&ObjectId>,
+        limit: usize,
+    ) -> Result<Vec<RawObject>, StoreError> {
+        self.inner.scan_objects(after, limit)
+    }
+}
+
+impl RefStore for Racing {
+    fn read_ref(&self, volume: &VolumeId, name: &RefName) -> Result<Option<ObjectId>, StoreError> {
+        self.inner.read_ref(volume, name)
+    }
+    fn compare_and_swap_ref(&self, update: &RefUpdate<'_>) -> Result<bool, StoreError> {
+        let interloper = self.interloper.lock().unwrap().take();
+        if let Some(interloper) = interloper {
+            interloper(&Volumes::new(self.inner.clone()), update.volume);
+        }
+        self.inner.compare_and_swap_ref(update)
+    }
+    fn list_refs(&self, volume: &VolumeId) -> Result<Vec<(RefName, ObjectId)>, StoreError> {
+        self.inner.list_refs(volume)
+    }
+    fn list_volumes(&self) -> Result<Vec<VolumeId>, StoreError> {
+        self.inner.list_volumes()
+    }
+    fn reflog(
+        &self,
+        volume: &VolumeId,
+        limit: usize,
+    ) -> Result<Vec<crate::store::RefLogEntry>, StoreError> {
+        self.inner.reflog(volume, limit)
+    }
+}
+
+fn racing_volumes(
+    setup: impl FnOnce(&Volumes<MemoryStore>),
+    interloper: impl FnOnce(&Volumes<MemoryStore>, &VolumeId) + Send + 'static,
+) -> Volumes<Racing> {
+    let inner = MemoryStore::new();
+    setup(&Volumes::new(inner.clone()));
+    Volumes::new(Racing::new(inner, interloper)).with_retry(RetryPolicy {
         max_attempts: 3,
         pause: RetryPolicy::no_pause,
-    });
+    })
+}
+
+#[test]
+fn commits_retry_on_a_moved_head() {
+    let vols = racing_volumes(
+        |_| {},
+        |other, volume| {
+            other
+                .commit(
+                    volume,
+                    CommitRequest::new(sig(50), "other").put(p("other.md"), "o"),
+                )
+                .unwrap();
+        },
+    );
     let vol = v("users/racer");
     let outcome = vols
         .commit(
@@ -689,6 +704,65 @@ fn commits_retry_on_a_moved_head() {
     assert_eq!(messages, ["mine", "other"]);
     assert_eq!(text(&vols, &vol, "other.md", At::Head), "o");
     assert_eq!(text(&vols, &vol, "mine.md", At::Head), "m");
+}
+
+#[test]
+fn losing_a_race_to_a_delete_of_the_same_file_reports_not_found() {
+    let vol = v("users/racer");
+    let setup_vol = vol.clone();
+    let vols = racing_volumes(
+        move |vols| {
+            vols.commit(
+                &setup_vol,
+                CommitRequest::new(sig(1), "add").put(p("a.md"), "a"),
+            )
+            .unwrap();
+        },
+        |other, volume| {
+            other
+                .commit(
+                    volume,
+                    CommitRequest::new(sig(2), "theirs").delete(p("a.md")),
+                )
+                .unwrap();
+        },
+    );
+    let err = vols
+        .commit(&vol, CommitRequest::new(sig(3), "mine").delete(p("a.md")))
+        .unwrap_err();
+    assert!(
+        matches!(&err, VolumeError::FileNotFound { path, commit: None, .. } if path == "a.md"),
+        "{err}"
+    );
+    let history = vols.history(&vol, &HistoryQuery::volume(10)).unwrap();
+    assert_eq!(history.entries[0].commit.message, "theirs");
+    assert_eq!(history.entries.len(), 2);
+}
+
+#[test]
+fn losing_a_race_to_a_write_of_the_same_file_lands_on_top() {
+    let vol = v("users/racer");
+    let vols = racing_volumes(
+        |_| {},
+        |other, volume| {
+            other
+                .commit(
+                    volume,
+                    CommitRequest::new(sig(2), "theirs").put(p("a.md"), "theirs"),
+                )
+                .unwrap();
+        },
+    );
+    vols.commit(
+        &vol,
+        CommitRequest::new(sig(3), "mine").put(p("a.md"), "mine"),
+    )
+    .unwrap();
+    assert_eq!(text(&vols, &vol, "a.md", At::Head), "mine");
+    let history = vols
+        .history(&vol, &HistoryQuery::path(p("a.md"), 10))
+        .unwrap();
+    assert_eq!(history.entries.len(), 2, "both versions stay in history");
 }
 
 #[test]
