@@ -423,6 +423,11 @@ impl Tree {
         self.entries.is_empty()
     }
 
+    /// Total bytes of the entry names, for memory estimates.
+    pub(crate) fn name_bytes(&self) -> usize {
+        self.entries.iter().map(|e| e.filename.len()).sum()
+    }
+
     pub fn len(&self) -> usize {
         self.entries.len()
     }

@@ -322,14 +322,45 @@ impl Default for RetryPolicy {
 }
 
 /// Decoded trees and commits kept across calls: objects never change, so a
-/// cached one is always right. Bounded by clearing when full.
+/// cached one is always right. Bounded by an estimate of its memory; when
+/// full it starts over, which is cheap and keeps no bookkeeping per entry.
 #[derive(Default)]
 struct DecodedCache {
     trees: HashMap<ObjectId, Arc<Tree>>,
     commits: HashMap<ObjectId, Arc<CommitInfo>>,
+    weight: usize,
 }
 
-const CACHE_LIMIT: usize = 4096;
+/// Memory the cache may hold, estimated. A component instance lives for
+/// one request, the CLI for one command: enough for the commits and trees
+/// of a few thousand commits of history, small next to either's memory.
+const CACHE_BUDGET: usize = 16 << 20;
+
+impl DecodedCache {
+    fn make_room(&mut self, weight: usize) {
+        if self.weight + weight > CACHE_BUDGET {
+            self.trees.clear();
+            self.commits.clear();
+            self.weight = 0;
+        }
+        self.weight += weight;
+    }
+}
+
+/// Rough heap size of a decoded tree: entries plus names.
+fn tree_weight(tree: &Tree) -> usize {
+    128 + 64 * tree.len() + tree.name_bytes()
+}
+
+/// Rough heap size of a decoded commit.
+fn commit_weight(commit: &CommitInfo) -> usize {
+    256 + commit.message.len()
+        + commit.author.name.len()
+        + commit.author.email.len()
+        + commit.committer.name.len()
+        + commit.committer.email.len()
+        + 20 * commit.parents.len()
+}
 
 /// Commits fetched per store call when walking history: enough to make
 /// round trips rare, few enough that a short page reads little.
@@ -1221,19 +1252,17 @@ impl<S: ObjectStore + RefStore> Volumes<S> {
     }
 
     fn cache_commit(&self, commit: Arc<CommitInfo>) {
+        let weight = commit_weight(&commit);
         let mut cache = self.cache();
-        if cache.commits.len() >= CACHE_LIMIT {
-            cache.commits.clear();
-        }
+        cache.make_room(weight);
         cache.commits.insert(commit.id, commit);
     }
 
     fn cache_tree(&self, id: ObjectId, tree: Tree) -> Arc<Tree> {
+        let weight = tree_weight(&tree);
         let tree = Arc::new(tree);
         let mut cache = self.cache();
-        if cache.trees.len() >= CACHE_LIMIT {
-            cache.trees.clear();
-        }
+        cache.make_room(weight);
         cache.trees.insert(id, tree.clone());
         tree
     }
