@@ -6,9 +6,16 @@
 //! migrations are idempotent DDL recorded in `schema_migrations`, and a
 //! request costs one indexed read once everything is applied.
 
+use llmos_store::{SqlError, SqlExecutor, SqlRows, SqlValue};
 use spin_sdk::sqlite::{Connection, QueryResult, Value};
 
 use crate::error::{ApiError, ApiResult};
+
+/// The git volume store's schema, tracked like every other migration.
+pub const STORE_MIGRATIONS: &[Migration] = &[Migration {
+    id: llmos_store::MIGRATION_ID,
+    statements: llmos_store::MIGRATIONS,
+}];
 
 /// One schema change: an id that never changes once shipped, and
 /// statements that are safe to run twice (`IF NOT EXISTS`).
@@ -85,6 +92,46 @@ impl Db {
             )?;
         }
         Ok(())
+    }
+}
+
+fn to_spin(value: &SqlValue) -> Value {
+    match value {
+        SqlValue::Integer(n) => Value::Integer(*n),
+        SqlValue::Real(x) => Value::Real(*x),
+        SqlValue::Text(s) => Value::Text(s.clone()),
+        SqlValue::Blob(b) => Value::Blob(b.clone()),
+        SqlValue::Null => Value::Null,
+    }
+}
+
+fn from_spin(value: Value) -> SqlValue {
+    match value {
+        Value::Integer(n) => SqlValue::Integer(n),
+        Value::Real(x) => SqlValue::Real(x),
+        Value::Text(s) => SqlValue::Text(s),
+        Value::Blob(b) => SqlValue::Blob(b),
+        Value::Null => SqlValue::Null,
+    }
+}
+
+/// The store's one database call on Spin's interface: values map one to
+/// one, nothing is rewritten.
+impl SqlExecutor for Db {
+    fn execute(&self, statement: &str, params: &[SqlValue]) -> Result<SqlRows, SqlError> {
+        let params: Vec<Value> = params.iter().map(to_spin).collect();
+        let result = self
+            .conn
+            .execute(statement, &params)
+            .map_err(|err| SqlError::new(statement, err.to_string()))?;
+        Ok(SqlRows {
+            columns: result.columns,
+            rows: result
+                .rows
+                .into_iter()
+                .map(|row| row.values.into_iter().map(from_spin).collect())
+                .collect(),
+        })
     }
 }
 

@@ -26,10 +26,11 @@ pub fn serve(req: Request, handler: impl FnOnce(&Request) -> ApiResult<Response>
     }
 }
 
-/// Opens the database (applying the auth schema and `migrations`) and
+/// Opens the database (applying the auth and store schemas and
+/// `migrations`) and
 /// establishes the caller's identity.
 pub fn open_authenticated(req: &Request, migrations: &[&[Migration]]) -> ApiResult<(Db, Identity)> {
-    let mut sets: Vec<&[Migration]> = vec![auth::MIGRATIONS];
+    let mut sets: Vec<&[Migration]> = vec![auth::MIGRATIONS, db::STORE_MIGRATIONS];
     sets.extend_from_slice(migrations);
     let db = Db::open(&sets)?;
     let identity = auth::authenticate(req, &db)?;

@@ -37,7 +37,7 @@ pub use object::{
 };
 pub use path::{PathError, VolumePath};
 pub use sql::{SqlError, SqlExecutor, SqlRows, SqlValue};
-pub use sql_store::{MIGRATIONS, SqlStore, migrate};
+pub use sql_store::{MIGRATION_ID, MIGRATIONS, SCHEMA_VERSION, SqlStore, migrate};
 pub use store::{MemoryStore, ObjectStore, RefName, RefStore, RefUpdate, StoreError};
 pub use volume::{
     At, Change, CommitMeta, CommitOutcome, CommitRequest, FileContent, FileDiff, FileEntry,

@@ -34,6 +34,11 @@ use crate::store::{ObjectStore, RefLogEntry, RefName, RefStore, RefUpdate, Store
 /// Schema version written to `git_schema` after [`MIGRATIONS`] ran.
 pub const SCHEMA_VERSION: i64 = 1;
 
+/// The name under which components record that [`MIGRATIONS`] of this
+/// [`SCHEMA_VERSION`] ran (they track every crate's schema in one table);
+/// changes together with `SCHEMA_VERSION`.
+pub const MIGRATION_ID: &str = "git-store-v1";
+
 /// Idempotent DDL creating the store's schema; run in order, one statement
 /// per `execute`. New versions only append statements.
 pub const MIGRATIONS: &[&str] = &[
