@@ -1,0 +1,101 @@
+//! Engine policy: the one place that decides how guests are compiled,
+//! allocated and interrupted.
+//!
+//! - One [`wasmtime::Engine`] per process, built once.
+//! - The pooling instance allocator, so a request's instance reuses
+//!   pre-reserved, copy-on-write memory slots (instantiation in microseconds).
+//!   Reserving those slots needs a lot of virtual address space; when the
+//!   process has little (a `ulimit -v`, say), the engine falls back to
+//!   on-demand allocation rather than failing.
+//! - Epoch interruption with a ticker thread: compiled code checks the epoch
+//!   at loop heads and calls, so a guest in a busy loop reaches the store's
+//!   epoch callback every tick, where it yields to the async executor or is
+//!   stopped at its deadline ([`crate::runtime::state`]).
+
+use std::time::Duration;
+
+use anyhow::Context as _;
+use wasmtime::{Config, Engine, InstanceAllocationStrategy, OptLevel, PoolingAllocationConfig};
+
+/// How often the epoch advances. Bounds how late a deadline can fire and how
+/// long a busy guest can hold a worker thread before yielding.
+pub const EPOCH_TICK: Duration = Duration::from_millis(10);
+
+/// Instances that may exist at once with the pooling allocator. Each HTTP
+/// request and each service-chaining hop holds one while it runs.
+const POOLED_INSTANCES: u32 = 1000;
+
+/// Which instance allocator the engine ended up with.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum AllocatorKind {
+    /// Pre-reserved slots.
+    Pooling,
+    /// `mmap` per instance.
+    OnDemand,
+}
+
+/// Builds the engine. `max_memory` caps each linear memory of a guest.
+pub fn build_engine(max_memory: usize) -> anyhow::Result<(Engine, AllocatorKind)> {
+    let mut config = base_config();
+    config.allocation_strategy(InstanceAllocationStrategy::Pooling(pooling_config(
+        max_memory,
+    )));
+    match Engine::new(&config) {
+        Ok(engine) => Ok((engine, AllocatorKind::Pooling)),
+        Err(err) => {
+            tracing::warn!(
+                "pooling allocator unavailable ({err}); falling back to on-demand allocation"
+            );
+            let mut config = base_config();
+            config.allocation_strategy(InstanceAllocationStrategy::OnDemand);
+            let engine = Engine::new(&config)
+                .map_err(anyhow::Error::from)
+                .context("while creating the wasmtime engine")?;
+            Ok((engine, AllocatorKind::OnDemand))
+        }
+    }
+}
+
+fn base_config() -> Config {
+    let mut config = Config::new();
+    config
+        .epoch_interruption(true)
+        .wasm_component_model(true)
+        .cranelift_opt_level(OptLevel::Speed)
+        .memory_init_cow(true)
+        .parallel_compilation(true);
+    config
+}
+
+fn pooling_config(max_memory: usize) -> PoolingAllocationConfig {
+    let mut pooling = PoolingAllocationConfig::default();
+    pooling
+        .total_component_instances(POOLED_INSTANCES)
+        // A Rust component has one main module plus a few small shims.
+        .total_core_instances(POOLED_INSTANCES * 4)
+        .total_memories(POOLED_INSTANCES)
+        .total_tables(POOLED_INSTANCES * 4)
+        .total_stacks(POOLED_INSTANCES)
+        .max_memories_per_component(2)
+        .max_tables_per_component(8)
+        .max_memory_size(max_memory)
+        // Keep up to this many freed slots warm (still mapped) for reuse.
+        .max_unused_warm_slots(100);
+    pooling
+}
+
+/// Starts the thread that advances the engine's epoch every [`EPOCH_TICK`].
+/// It runs for the life of the process.
+pub fn start_epoch_ticker(engine: &Engine) -> anyhow::Result<()> {
+    let engine = engine.clone();
+    std::thread::Builder::new()
+        .name("llmos-epoch".to_owned())
+        .spawn(move || {
+            loop {
+                std::thread::sleep(EPOCH_TICK);
+                engine.increment_epoch();
+            }
+        })
+        .context("while starting the epoch ticker thread")?;
+    Ok(())
+}
