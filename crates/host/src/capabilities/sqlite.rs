@@ -239,10 +239,7 @@ fn query(
     parameters: Vec<Value>,
 ) -> Result<QueryResult, Error> {
     let mut prepared = conn.prepare_cached(statement).map_err(io_error)?;
-    let columns: Vec<String> = prepared
-        .column_names()
-        .map(str::to_owned)
-        .collect();
+    let columns: Vec<String> = prepared.column_names().map(str::to_owned).collect();
     let column_count = columns.len();
     let params = parameters.into_iter().map(|p| match p {
         Value::Integer(i) => rusqlite::types::Value::Integer(i),

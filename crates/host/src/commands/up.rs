@@ -1,8 +1,9 @@
 //! `llmos up`: build what is stale, load the app, listen, and run the cron
 //! triggers until interrupted.
 //!
-//! The first line on stdout is always `Serving http://<bound address>`, the
-//! address actually bound (so `--listen 127.0.0.1:0` reports its port).
+//! Once listening, stdout gets one line `Serving http://<bound address>`,
+//! the address actually bound (so `--listen 127.0.0.1:0` reports its port);
+//! scripts and tests read it.
 
 use std::io::Write as _;
 use std::net::SocketAddr;

@@ -256,7 +256,7 @@ impl AppHost {
                 tokio::spawn(async move {
                     if let Ok(Err(err)) = guest.await {
                         tracing::error!(
-                            "component {id:?} failed while streaming its response: {err:?}"
+                            "component {id:?} failed while streaming its response: {err:#}"
                         );
                     }
                 });
@@ -380,14 +380,14 @@ impl Failure {
             return Failure {
                 code: "deadline-exceeded",
                 message: format!("component {component:?} did not finish before its deadline"),
-                detail: format!("{err:?}"),
+                detail: format!("{err:#}"),
             };
         }
         let cause = err.root_cause().to_string();
         Failure {
             code: "component-failed",
             message: format!("component {component:?} failed: {cause}"),
-            detail: format!("{err:?}"),
+            detail: format!("{err:#}"),
         }
     }
 }
