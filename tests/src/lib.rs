@@ -134,10 +134,14 @@ impl HostConfig {
             args: Vec::new(),
             env: Vec::new(),
             // Variables of the developer's shell must not leak into tests.
+            // Backtrace capture makes every error the host creates costly,
+            // which skews benchmarks.
             removed_env: vec![
                 "LLMOS_ADMIN_TOKEN".to_owned(),
                 "LLMOS_VOLUMES_PATH".to_owned(),
                 "ANTHROPIC_API_KEY".to_owned(),
+                "RUST_BACKTRACE".to_owned(),
+                "RUST_LIB_BACKTRACE".to_owned(),
             ],
             build: false,
         }
