@@ -299,3 +299,28 @@ fn stats_flag_reports_instantiation_time() {
             .is_none()
     );
 }
+
+#[test]
+fn relative_urls_reach_the_app_itself_when_self_is_allowed() {
+    let host = probe().start();
+    let reply = host.get("/_/outbound?url=/_/whoami");
+    assert_eq!(reply.body, "200 probe");
+    let explicit = host.get("/_/outbound?url=http://self.alt/_/whoami");
+    assert_eq!(explicit.body, "200 probe");
+
+    let app = ScratchApp::new(
+        r#"
+spin_manifest_version = 2
+[application]
+name = "no-self"
+[[trigger.http]]
+route = "/..."
+component = "probe"
+[component.probe]
+source = "{probe}"
+"#,
+    );
+    let host = Host::start(app.manifest());
+    let denied = host.get("/_/outbound?url=/_/whoami");
+    assert!(denied.body.contains("HttpRequestDenied"), "{}", denied.body);
+}

@@ -5,11 +5,13 @@
 //! wasi-http's `HTTP-request-denied`. Allowed requests then go:
 //! - to `http://<id>.spin.internal/...`: dispatched in-process to that
 //!   component (service chaining), with no network involved;
-//! - to `http://self.alt/...`: dispatched in-process through the app's own
-//!   router (Spin's "self request", allowed by `http://self`);
+//! - to a relative URL or `http://self.alt/...`: dispatched in-process
+//!   through the app's own router (Spin's "self request", allowed by
+//!   `http://self`; see [`relative`]);
 //! - anywhere else: over the network, with connect and first-byte timeouts.
 
 pub mod allowed_hosts;
+pub mod relative;
 
 use std::future::Future;
 use std::pin::Pin;
@@ -106,8 +108,10 @@ async fn send(
     let scheme = uri.scheme_str().unwrap_or("https").to_ascii_lowercase();
     let host = uri.host().unwrap_or_default().to_ascii_lowercase();
 
-    if host.is_empty() || host == "self.alt" {
-        if !component.allowed_hosts.allows_self(&scheme) {
+    if host.is_empty() || host == relative::SELF_HOST {
+        if !(component.allowed_hosts.allows_self("http")
+            || component.allowed_hosts.allows_self("https"))
+        {
             deny(&component, &scheme, "self");
             return Err(Error::HttpRequestDenied);
         }

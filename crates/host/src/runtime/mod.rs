@@ -15,8 +15,8 @@ use anyhow::Context as _;
 use wasmtime::component::{HasSelf, Linker, ResourceTable};
 use wasmtime::{Engine, Store, StoreLimitsBuilder, UpdateDeadline};
 use wasmtime_wasi::{FsPerms, WasiCtxBuilder};
-use wasmtime_wasi_http::WasiHttpCtx;
 use wasmtime_wasi_http::p2::bindings::ProxyPre;
+use wasmtime_wasi_http::{WasiHttp, WasiHttpCtx, WasiHttpView as _};
 
 use crate::app::{App, ComponentContext};
 use crate::capabilities::Services;
@@ -213,9 +213,17 @@ fn build_linker(engine: &Engine) -> anyhow::Result<Linker<StoreState>> {
     wasmtime_wasi::p2::add_to_linker_async(&mut linker)
         .map_err(anyhow::Error::from)
         .context("while adding WASI to the linker")?;
-    wasmtime_wasi_http::p2::add_only_http_to_linker_async(&mut linker)
+    let options = wasmtime_wasi_http::p2::bindings::LinkOptions::default();
+    wasmtime_wasi_http::p2::bindings::http::types::add_to_linker::<_, WasiHttp>(
+        &mut linker,
+        &options.into(),
+        StoreState::http,
+    )
+    .map_err(anyhow::Error::from)
+    .context("while adding wasi:http/types to the linker")?;
+    crate::outbound::relative::add_to_linker(&mut linker)
         .map_err(anyhow::Error::from)
-        .context("while adding wasi:http to the linker")?;
+        .context("while adding wasi:http/outgoing-handler to the linker")?;
     bindings::spin::Host_::add_to_linker::<_, HasSelf<StoreState>>(&mut linker, |state| state)
         .map_err(anyhow::Error::from)
         .context("while adding fermyon:spin to the linker")?;
