@@ -30,6 +30,10 @@ fn sqlite_rows_survive_a_graceful_restart_and_a_kill() {
         host.data_dir().join("sqlite_db.db").is_file(),
         "the default database lives in the data dir"
     );
+    let staged = std::fs::read_dir(host.data_dir().join("mounts"))
+        .expect("mounts dir")
+        .count();
+    assert_eq!(staged, 1, "the killed host's staged files were cleaned up");
 }
 
 #[test]

@@ -74,8 +74,9 @@ impl App {
         let staging_parent = data_dir.join("mounts");
         std::fs::create_dir_all(&staging_parent)
             .with_context(|| format!("while creating {}", staging_parent.display()))?;
+        remove_stale_staging(&staging_parent);
         let staging = tempfile::Builder::new()
-            .prefix("files-")
+            .prefix(&format!("files-{}-", std::process::id()))
             .tempdir_in(&staging_parent)
             .context("while creating the files staging directory")?;
 
@@ -188,6 +189,30 @@ impl App {
                 (http || cron).then(|| (id.clone(), http, cron))
             })
             .collect()
+    }
+}
+
+/// Removes staging directories left by processes that no longer run (a
+/// killed host cannot clean up after itself). Directories are named
+/// `files-<pid>-<random>`; those of live processes are kept, since another
+/// command may share the data dir.
+fn remove_stale_staging(parent: &Path) {
+    let Ok(entries) = std::fs::read_dir(parent) else {
+        return;
+    };
+    for entry in entries.flatten() {
+        let name = entry.file_name();
+        let Some(pid) = name
+            .to_str()
+            .and_then(|n| n.strip_prefix("files-"))
+            .and_then(|rest| rest.split('-').next())
+            .and_then(|pid| pid.parse::<u32>().ok())
+        else {
+            continue;
+        };
+        if !Path::new("/proc").join(pid.to_string()).exists() {
+            let _ = std::fs::remove_dir_all(entry.path());
+        }
     }
 }
 
