@@ -6,7 +6,8 @@
 //!   pre-reserved, copy-on-write memory slots (instantiation in microseconds).
 //!   Reserving those slots needs a lot of virtual address space; when the
 //!   process has little (a `ulimit -v`, say), the engine falls back to
-//!   on-demand allocation rather than failing.
+//!   on-demand allocation with small memory reservations rather than
+//!   failing.
 //! - Epoch interruption with a ticker thread: compiled code checks the epoch
 //!   at loop heads and calls, so a guest in a busy loop reaches the store's
 //!   epoch callback every tick, where it yields to the async executor or is
@@ -52,7 +53,14 @@ pub fn build_engine(max_memory: usize) -> anyhow::Result<(Engine, AllocatorKind)
                 "pooling allocator unavailable ({err}); falling back to on-demand allocation"
             );
             let mut config = base_config();
-            config.allocation_strategy(InstanceAllocationStrategy::OnDemand);
+            // Short of address space, memories cannot each reserve their
+            // 4 GiB either: use small, growable reservations with explicit
+            // bounds checks instead of guard regions.
+            config
+                .allocation_strategy(InstanceAllocationStrategy::OnDemand)
+                .memory_reservation(0)
+                .memory_guard_size(0)
+                .memory_reservation_for_growth(16 << 20);
             let engine = Engine::new(&config)
                 .map_err(anyhow::Error::from)
                 .context("while creating the wasmtime engine")?;

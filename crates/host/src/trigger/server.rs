@@ -8,10 +8,13 @@ use std::sync::Arc;
 use http_body_util::BodyExt as _;
 use hyper::body::Incoming;
 use hyper::service::service_fn;
-use hyper_util::rt::TokioIo;
+use hyper_util::rt::{TokioIo, TokioTimer};
 use tokio::net::TcpListener;
 
 use super::http::AppHost;
+
+/// How long a client may take to send a request head.
+const HEADER_READ_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(30);
 
 /// Serves `listener` until `shutdown` completes. In-flight requests on open
 /// connections are abandoned when the process exits.
@@ -48,6 +51,10 @@ pub async fn serve(
             });
             if let Err(err) = hyper::server::conn::http1::Builder::new()
                 .keep_alive(true)
+                // A client that never finishes its request head must not
+                // hold a connection forever.
+                .timer(TokioTimer::new())
+                .header_read_timeout(HEADER_READ_TIMEOUT)
                 .serve_connection(TokioIo::new(stream), service)
                 .await
             {
