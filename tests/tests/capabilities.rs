@@ -80,6 +80,10 @@ fn defaults_apply_without_providers() {
     let host = probe().start();
     assert_eq!(host.get("/_/var/greeting").body, "hello, world");
     assert_eq!(host.get("/_/var/model").body, "default-model");
+    // A variable with neither value nor default fails only when read.
+    let unset = host.get("/_/var/optional");
+    assert_eq!(unset.status, 500);
+    assert!(unset.body.contains("Provider"), "{}", unset.body);
 }
 
 #[test]

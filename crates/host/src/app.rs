@@ -24,8 +24,9 @@ pub struct ComponentContext {
     pub id: String,
     /// Absolute path of its `.wasm`.
     pub source: PathBuf,
-    /// Its variables, rendered.
-    pub variables: HashMap<String, String>,
+    /// Its variables, rendered; an error for those that use an application
+    /// variable with no value.
+    pub variables: HashMap<String, Result<String, String>>,
     /// Its environment.
     pub environment: Vec<(String, String)>,
     /// Directory the guest sees read-only as `/`, when it has `files`.
@@ -83,8 +84,14 @@ impl App {
         let ids = manifest.component_ids();
         let mut components = IndexMap::new();
         for (id, decl) in &manifest.components {
-            let rendered =
-                variables::resolve_component_variables(&manifest, id, &decl.variables, &values)?;
+            let rendered = variables::resolve_component_variables(&decl.variables, &values);
+            for (name, value) in &rendered {
+                if let Err(reason) = value {
+                    tracing::warn!(
+                        "component {id:?} variable {name:?} cannot be resolved ({reason}); reading it will fail"
+                    );
+                }
+            }
 
             let mut hosts = Vec::new();
             for (index, template) in decl.allowed_outbound_hosts.iter().enumerate() {

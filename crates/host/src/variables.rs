@@ -16,7 +16,7 @@ use std::collections::HashMap;
 
 use indexmap::IndexMap;
 
-use crate::manifest::{FieldPath, Manifest, ManifestError};
+use crate::manifest::{FieldPath, Manifest, ManifestError, TemplateError};
 
 /// Environment names mapped to application variables, besides
 /// `SPIN_VARIABLE_*`.
@@ -106,25 +106,23 @@ fn missing_required(manifest: &Manifest, name: &str) -> ManifestError {
     )
 }
 
-/// Renders one component's variables.
+/// Renders one component's variables. A template that uses a variable with
+/// no value (neither provided, defaulted nor required) does not stop the app,
+/// as in Spin: reading that component variable fails with a provider error.
 pub fn resolve_component_variables(
-    manifest: &Manifest,
-    component: &str,
     templates: &IndexMap<String, crate::manifest::Template>,
     values: &HashMap<String, String>,
-) -> Result<HashMap<String, String>, ManifestError> {
+) -> HashMap<String, Result<String, String>> {
     templates
         .iter()
         .map(|(name, template)| {
-            template
-                .render(values)
-                .map(|v| (name.clone(), v))
-                .map_err(|e| {
-                    manifest.error_at(
-                        &FieldPath::keys(["component", component, "variables", name.as_str()]),
-                        e.to_string(),
-                    )
-                })
+            let value = template.render(values).map_err(|e| match e {
+                TemplateError::Undefined(var) => {
+                    format!("variable {var:?} has no value and no default")
+                }
+                other => other.to_string(),
+            });
+            (name.clone(), value)
         })
         .collect()
 }
@@ -180,9 +178,8 @@ model = "model-{{ llm_model }}"
             "SPIN_VARIABLE_ wins over familiar names"
         );
         assert_eq!(values["admin_token"], "generated");
-        let rendered = resolve_component_variables(&m, "c", &m.components["c"].variables, &values)
-            .expect("render");
-        assert_eq!(rendered["model"], "model-m3");
+        let rendered = resolve_component_variables(&m.components["c"].variables, &values);
+        assert_eq!(rendered["model"].as_deref(), Ok("model-m3"));
     }
 
     #[test]
@@ -195,6 +192,32 @@ model = "model-{{ llm_model }}"
         let values =
             resolve_app_variables(&m, &e, &mut || anyhow::bail!("must not generate")).expect("ok");
         assert_eq!(values["admin_token"], "from-env");
+    }
+
+    #[test]
+    fn variables_without_a_value_fail_only_when_read() {
+        let m = Manifest::parse(
+            Path::new("/app/spin.toml"),
+            r#"
+spin_manifest_version = 2
+[application]
+name = "t"
+[variables]
+optional = {}
+[component.c]
+source = "c.wasm"
+[component.c.variables]
+uses_optional = "x-{{ optional }}"
+plain = "fixed"
+"#
+            .to_owned(),
+        )
+        .expect("manifest");
+        let values = resolve_app_variables(&m, &env(&[]), &mut || Ok("t".to_owned())).expect("ok");
+        let rendered = resolve_component_variables(&m.components["c"].variables, &values);
+        assert_eq!(rendered["plain"].as_deref(), Ok("fixed"));
+        let err = rendered["uses_optional"].as_ref().expect_err("no value");
+        assert!(err.contains("\"optional\""), "{err}");
     }
 
     #[test]

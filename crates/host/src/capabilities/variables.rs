@@ -12,8 +12,13 @@ impl variables::Host for StoreState {
     async fn get(&mut self, name: String) -> Result<String, Error> {
         validate_variable_name(&name)
             .map_err(|reason| Error::InvalidName(format!("{name:?}: {reason}")))?;
-        self.component.variables.get(&name).cloned().ok_or_else(|| {
-            Error::Undefined(format!("no variable for {:?}.{name:?}", self.component.id))
-        })
+        match self.component.variables.get(&name) {
+            Some(Ok(value)) => Ok(value.clone()),
+            Some(Err(reason)) => Err(Error::Provider(reason.clone())),
+            None => Err(Error::Undefined(format!(
+                "no variable for {:?}.{name:?}",
+                self.component.id
+            ))),
+        }
     }
 }
