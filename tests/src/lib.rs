@@ -333,6 +333,34 @@ impl Host {
         })
     }
 
+    /// Issues an API token with `llmos token create` on this host's app and
+    /// data dir (so the same admin token applies) and returns it.
+    pub fn create_token(&self, user: &str, teams: &[&str], role: &str) -> String {
+        let mut command = Command::new(llmos_binary());
+        command
+            .args(["token", "create", "--user", user, "--role", role, "--from"])
+            .arg(&self.config.manifest)
+            .arg("--data-dir")
+            .arg(&self.data_dir)
+            .stdin(Stdio::null());
+        for team in teams {
+            command.args(["--team", team]);
+        }
+        for key in &self.config.removed_env {
+            command.env_remove(key);
+        }
+        for (key, value) in &self.config.env {
+            command.env(key, value);
+        }
+        let output = command.output().expect("cannot run llmos token create");
+        assert!(
+            output.status.success(),
+            "llmos token create failed: {}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        String::from_utf8_lossy(&output.stdout).trim().to_owned()
+    }
+
     /// A request builder for `method` on `path`.
     pub fn request(
         &self,

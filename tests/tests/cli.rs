@@ -75,6 +75,23 @@ fn token_create_posts_to_the_auth_route_with_the_admin_token() {
 }
 
 #[test]
+fn harness_issues_tokens_for_a_running_host() {
+    let app = auth_app();
+    let host = HostConfig::new(app.manifest()).start();
+    let token = host.create_token("carol", &["green"], "user");
+    assert_eq!(token, "tok-carol-green-user");
+    // The running host and the command share the generated admin token.
+    let admin = host.printed_admin_token().expect("printed token");
+    let direct = host
+        .request(reqwest::Method::POST, "/auth/tokens")
+        .bearer_auth(&admin)
+        .body(r#"{"user_id":"dan","team_ids":[],"role":"user"}"#)
+        .send()
+        .expect("request");
+    assert_eq!(direct.status(), 201);
+}
+
+#[test]
 fn token_create_explains_a_rejection() {
     let app = ScratchApp::new(
         r#"

@@ -1,5 +1,7 @@
 //! The `llmos` command line: one module per subcommand, each a thin layer
-//! over the library. Options shared by several subcommands live here.
+//! over the library (later subcommands such as `volumes` and `evolve` get a
+//! module of their own here). Options shared by several subcommands live
+//! here.
 
 pub mod build;
 pub mod token;
@@ -19,7 +21,7 @@ use llmos_host::variables::ProcessEnv;
 
 /// LLMos-Lite: run and manage the Spin app of a `spin.toml`.
 #[derive(Debug, Parser)]
-#[command(name = "llmos", version, about)]
+#[command(name = "llmos", version)]
 pub struct Cli {
     /// What to do.
     #[command(subcommand)]
