@@ -89,7 +89,7 @@ fn pooling_config(max_memory: usize) -> PoolingAllocationConfig {
         .total_memories(POOLED_INSTANCES)
         .total_tables(POOLED_INSTANCES * 4)
         .total_stacks(POOLED_INSTANCES)
-        .max_memories_per_component(2)
+        .max_memories_per_component(4)
         .max_tables_per_component(8)
         .max_memory_size(max_memory)
         // Keep up to this many freed slots warm (still mapped) for reuse.
