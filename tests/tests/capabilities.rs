@@ -332,3 +332,32 @@ source = "{probe}"
     let denied = host.get("/_/outbound?url=/_/whoami");
     assert!(denied.body.contains("HttpRequestDenied"), "{}", denied.body);
 }
+
+#[test]
+fn runtime_config_file_defines_extra_databases() {
+    let app = ScratchApp::new(
+        r#"
+spin_manifest_version = 2
+[application]
+name = "extra-db"
+[[trigger.http]]
+route = "/..."
+component = "probe"
+[component.probe]
+source = "{probe}"
+sqlite_databases = ["default", "analytics"]
+"#,
+    );
+    app.write(
+        "runtime-config.toml",
+        "[sqlite_database.analytics]\ntype = \"spin\"\npath = \"analytics.db\"\n",
+    );
+    let host = HostConfig::new(app.manifest())
+        .arg("--runtime-config-file")
+        .arg(app.dir().join("runtime-config.toml").to_string_lossy())
+        .start();
+    assert_eq!(host.get("/_/sqlite/open?db=analytics").body, "ok");
+    assert_eq!(host.get("/_/sqlite/open?db=default").body, "ok");
+    let unknown = host.get("/_/sqlite/open?db=reports");
+    assert!(unknown.body.contains("AccessDenied"), "{}", unknown.body);
+}
