@@ -361,3 +361,38 @@ sqlite_databases = ["default", "analytics"]
     let unknown = host.get("/_/sqlite/open?db=reports");
     assert!(unknown.body.contains("AccessDenied"), "{}", unknown.body);
 }
+
+#[test]
+fn every_sqlite_open_behaves_like_a_fresh_connection() {
+    let host = probe().start();
+    // Connection-level state set by one request must not reach the next,
+    // even though the host pools connections.
+    let default = host.post("/_/sqlite/exec", "PRAGMA foreign_keys").json()["rows"].clone();
+    let flipped = if default == serde_json::json!([[1]]) {
+        "OFF"
+    } else {
+        "ON"
+    };
+    for _ in 0..3 {
+        let pragma = host.post("/_/sqlite/exec", "PRAGMA foreign_keys");
+        assert_eq!(pragma.json()["rows"], default, "{}", pragma.body);
+        let set = host.post("/_/sqlite/exec", format!("PRAGMA foreign_keys = {flipped}"));
+        assert_eq!(set.status, 200);
+        let temp = host.post("/_/sqlite/exec", "CREATE TEMP TABLE scratch (x)");
+        assert_eq!(temp.status, 200, "{}", temp.body);
+    }
+    // A transaction left open by one request is not seen by the next.
+    assert_eq!(
+        host.post("/_/sqlite/exec", "CREATE TABLE IF NOT EXISTS t (x)")
+            .status,
+        200
+    );
+    assert_eq!(host.post("/_/sqlite/exec", "BEGIN").status, 200);
+    let count = host.post("/_/sqlite/exec", "SELECT count(*) FROM t");
+    assert_eq!(count.json()["rows"], serde_json::json!([[0]]));
+    let begin_again = host.post("/_/sqlite/exec", "BEGIN");
+    assert_eq!(
+        begin_again.status, 200,
+        "a fresh connection has no open transaction"
+    );
+}

@@ -5,7 +5,10 @@
 //! host does not know is `no-such-database`. Every guest connection is its own
 //! SQLite connection, so one request's transaction never sees another's
 //! uncommitted writes. Connections are pooled per database once their guest
-//! handle is dropped outside a transaction, which keeps `open` cheap.
+//! handle is dropped outside a transaction, which keeps `open` cheap; one
+//! whose connection-level state the guest changed (pragmas, attached or
+//! temporary schemas) is closed instead, so every `open` still behaves like
+//! a fresh connection.
 //!
 //! Databases are opened in WAL mode with a busy timeout, so several host
 //! processes (a running `llmos up` and an `llmos token create`, say) can share
@@ -148,13 +151,33 @@ fn open_connection(location: &DatabaseLocation) -> rusqlite::Result<rusqlite::Co
 pub struct SqliteConnection {
     pool: Arc<DatabasePool>,
     conn: Option<rusqlite::Connection>,
+    /// Whether the guest changed connection-level state (pragmas, attached
+    /// or temporary schemas) that a fresh connection would not have.
+    tainted: bool,
 }
 
 impl Drop for SqliteConnection {
     fn drop(&mut self) {
-        if let Some(conn) = self.conn.take() {
+        if let Some(conn) = self.conn.take()
+            && !self.tainted
+        {
             self.pool.checkin(conn);
         }
+    }
+}
+
+/// Whether `statement` changes state that lives with the connection rather
+/// than the database. Spin gives every `open` a new connection, so such a
+/// connection must not be handed to another guest.
+fn changes_connection_state(statement: &str) -> bool {
+    let mut words = statement
+        .split(|c: char| c.is_whitespace() || c == ';' || c == '(')
+        .filter(|w| !w.is_empty())
+        .map(str::to_ascii_uppercase);
+    match words.next().as_deref() {
+        Some("PRAGMA" | "ATTACH" | "DETACH") => true,
+        Some("CREATE") => matches!(words.next().as_deref(), Some("TEMP" | "TEMPORARY")),
+        _ => false,
     }
 }
 
@@ -175,7 +198,11 @@ impl sqlite::HostConnection for StoreState {
         }
         let resource = self
             .table
-            .push(SqliteConnection { pool, conn: None })
+            .push(SqliteConnection {
+                pool,
+                conn: None,
+                tainted: false,
+            })
             .map_err(|e| Error::Io(e.to_string()))?;
         self.open_sqlite_connections += 1;
         Ok(resource)
@@ -195,6 +222,7 @@ impl sqlite::HostConnection for StoreState {
             Some(conn) => conn,
             None => entry.pool.checkout().map_err(io_error)?,
         };
+        entry.tainted |= changes_connection_state(&statement);
         let deadline = self.deadline;
         let (conn, result) = tokio::task::spawn_blocking(move || {
             let mut conn = conn;
@@ -339,6 +367,27 @@ mod tests {
         )
         .expect_err("interrupted");
         assert!(matches!(err, Error::Io(msg) if msg.contains("interrupt")));
+    }
+
+    #[test]
+    fn recognises_statements_that_change_connection_state() {
+        for tainting in [
+            "PRAGMA foreign_keys = ON",
+            "  pragma journal_mode",
+            "ATTACH DATABASE ':memory:' AS m",
+            "create temp table t (x)",
+            "CREATE TEMPORARY VIEW v AS SELECT 1",
+        ] {
+            assert!(changes_connection_state(tainting), "{tainting}");
+        }
+        for plain in [
+            "SELECT 1",
+            "CREATE TABLE t (x)",
+            "INSERT INTO pragma_log VALUES (1)",
+            "BEGIN",
+        ] {
+            assert!(!changes_connection_state(plain), "{plain}");
+        }
     }
 
     #[test]

@@ -93,6 +93,24 @@ async fn handle(req: Request) -> anyhow::Result<Response> {
                 None => text(404, "missing"),
             })
         }
+        ("sqlite", "exec") => {
+            // Runs the body as one SQL statement on a fresh `open` of the
+            // default database and answers the rows as JSON arrays.
+            let db = sqlite::Connection::open_default()?;
+            let sql = String::from_utf8_lossy(req.body()).into_owned();
+            Ok(match db.execute(&sql, &[]) {
+                Ok(result) => {
+                    let rows: Vec<Vec<serde_json::Value>> = result
+                        .rows
+                        .iter()
+                        .map(|row| row.values.iter().map(sql_json).collect())
+                        .collect();
+                    let body = serde_json::json!({ "columns": result.columns, "rows": rows });
+                    text(200, &body.to_string())
+                }
+                Err(e) => text(500, &format!("{e:?}")),
+            })
+        }
         ("sqlite", "count") => {
             let db = sqlite::Connection::open_default()?;
             db.execute(
@@ -262,6 +280,16 @@ fn echo(req: &Request) -> Response {
         .header("content-type", "application/json")
         .body(body.to_string())
         .build()
+}
+
+fn sql_json(value: &sqlite::Value) -> serde_json::Value {
+    match value {
+        sqlite::Value::Integer(i) => serde_json::json!(i),
+        sqlite::Value::Real(r) => serde_json::json!(r),
+        sqlite::Value::Text(t) => serde_json::json!(t),
+        sqlite::Value::Blob(b) => serde_json::json!(b),
+        sqlite::Value::Null => serde_json::Value::Null,
+    }
 }
 
 fn text(status: u16, body: &str) -> Response {
