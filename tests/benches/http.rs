@@ -38,6 +38,12 @@ struct Report {
 }
 
 fn main() {
+    // `cargo test --all-targets` runs bench binaries too, without `--bench`:
+    // a benchmark is not a test, so do nothing then.
+    if !std::env::args().any(|arg| arg == "--bench") {
+        println!("http benchmark skipped: run it with `cargo bench -p llmos-tests --bench http`");
+        return;
+    }
     let requests: usize = env_or("BENCH_REQUESTS", 40_000);
     let connections: usize = env_or("BENCH_CONNECTIONS", 64);
     let host = HostConfig::new(test_manifest("bench"))
