@@ -6,6 +6,7 @@
 pub mod build;
 pub mod token;
 pub mod up;
+pub mod volumes;
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -37,6 +38,8 @@ pub enum Command {
     Build(build::BuildArgs),
     /// Manage API tokens.
     Token(token::TokenArgs),
+    /// Export, import and check the git volumes of the data directory.
+    Volumes(volumes::VolumesArgs),
 }
 
 /// Runs the parsed command line.
@@ -45,6 +48,7 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Up(args) => up::run(args),
         Command::Build(args) => build::run(args),
         Command::Token(args) => token::run(args),
+        Command::Volumes(args) => volumes::run(args),
     }
 }
 
