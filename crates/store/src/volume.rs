@@ -503,6 +503,22 @@ impl<S: ObjectStore + RefStore> Volumes<S> {
         })
     }
 
+    /// The kind and id of whatever is at `path` (a file or a directory)
+    /// at the head or at a commit, without reading a file's content;
+    /// `None` when nothing is there.
+    pub fn entry(
+        &self,
+        volume: &VolumeId,
+        path: &VolumePath,
+        at: At,
+    ) -> Result<Option<(EntryKind, ObjectId)>, VolumeError> {
+        let Some(commit) = self.resolve(volume, at)? else {
+            return Ok(None);
+        };
+        let tree = self.read_commit(volume, commit)?.tree;
+        Ok(self.lookup(volume, tree, path)?.map(|e| (e.kind, e.id)))
+    }
+
     /// Entries under `dir` (the whole volume when `None`) at the head or at
     /// a commit, sorted by path. Recursive listings hold files only; direct
     /// ones hold the files and directories right inside `dir`. A directory

@@ -283,6 +283,21 @@ fn commit_on_lands_only_on_the_expected_head(vols: &Volumes<impl ObjectStore + R
     assert_eq!(text(vols, &vol, "a.md", At::Head), "5");
     let history = vols.history(&vol, &HistoryQuery::volume(10)).unwrap();
     assert_eq!(history.entries.len(), 3, "refused attempts commit nothing");
+    let blob = RawObject::blob(b"5".to_vec()).id();
+    assert_eq!(
+        vols.entry(&vol, &p("a.md"), At::Head).unwrap(),
+        Some((EntryKind::File, blob))
+    );
+    assert_eq!(vols.entry(&vol, &p("a.md/x"), At::Head).unwrap(), None);
+    assert_eq!(
+        vols.entry(&vol, &p("a.md"), At::Commit(second)).unwrap(),
+        Some((EntryKind::File, RawObject::blob(b"1".to_vec()).id()))
+    );
+    assert_eq!(
+        vols.entry(&v("users/nobody"), &p("a.md"), At::Head)
+            .unwrap(),
+        None
+    );
 }
 
 fn history_of_volume_pages_newest_first(vols: &Volumes<impl ObjectStore + RefStore>) {
