@@ -4,6 +4,8 @@
 //! views (canvas, chat, skills) grow from here.
 
 mod api;
+mod preview;
+mod runtime;
 
 use sycamore::futures::spawn_local_scoped;
 use sycamore::prelude::*;
