@@ -104,7 +104,7 @@ pub fn parse(format: Format, bytes: &[u8], query: &Query) -> ApiResult<WriteBody
     let from_query = |name: &str| query.get(name).map(str::to_owned);
     match format {
         Format::Json => {
-            let body: JsonWrite = http::parse_json(bytes)?;
+            let body: JsonWrite = parse_object(bytes)?;
             Ok(WriteBody {
                 target: Target {
                     user_id: body.user_id.or_else(|| from_query("user_id")),
@@ -151,6 +151,29 @@ pub fn parse(format: Format, bytes: &[u8], query: &Query) -> ApiResult<WriteBody
             })
         }
     }
+}
+
+/// Parses a JSON body that must be an object. serde would also read a
+/// struct from an array, positionally; an API body never means that.
+pub fn parse_object<T: serde::de::DeserializeOwned>(bytes: &[u8]) -> ApiResult<T> {
+    let first = bytes.iter().find(|b| !b.is_ascii_whitespace());
+    if first.is_some_and(|b| *b != b'{') {
+        return Err(ApiError::bad_request(
+            "invalid-request",
+            "request body: expected a JSON object",
+        ));
+    }
+    http::parse_json(bytes)
+}
+
+/// [`parse_object`] of a request body, which must be JSON (or untyped).
+pub fn read_object<T: serde::de::DeserializeOwned>(req: &spin_sdk::http::Request) -> ApiResult<T> {
+    if Format::of(http::content_type(req).as_deref())? != Format::Json {
+        return Err(ApiError::unsupported_media_type(
+            "expected a JSON body (Content-Type: application/json)",
+        ));
+    }
+    parse_object(req.body())
 }
 
 impl Content {
@@ -245,6 +268,8 @@ mod tests {
             ("{", "invalid-json"),
             ("", "invalid-json"),
             ("[1]", "invalid-request"),
+            (r#"["alice", null, null, "x"]"#, "invalid-request"),
+            ("\"x\"", "invalid-request"),
             (r#"{"skill_id":"a","nmae":"x"}"#, "invalid-request"),
             (
                 r#"{"skill_id":"a","name":"x","name":"y"}"#,

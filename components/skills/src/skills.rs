@@ -378,7 +378,7 @@ struct RollbackBody {
 /// restores the skill's file as it was at `commit`.
 pub fn rollback(app: &App, req: &Request, id: &str) -> ApiResult<Response> {
     let id = skill_id(id)?;
-    let body: RollbackBody = http::read_json(req)?;
+    let body: RollbackBody = body::read_object(req)?;
     let volume = app.writable(&Target {
         user_id: body.user_id,
         team_id: body.team_id,
@@ -470,7 +470,7 @@ struct PromoteBody {
 /// team's (`target: "team"`, for members) or from a team's to the system
 /// volume (`target: "system"`, admins only).
 pub fn promote(app: &App, req: &Request) -> ApiResult<Response> {
-    let body: PromoteBody = http::read_json(req)?;
+    let body: PromoteBody = body::read_object(req)?;
     let id = skill_id(&body.skill_id)?;
     let (user, team) = app.principals(body.user_id.as_deref(), body.team_id.as_deref())?;
     let team = team.ok_or_else(|| {
