@@ -80,7 +80,9 @@ pub fn list(app: &App, req: &Request) -> ApiResult<Response> {
     };
     app.fresh(&scope)?;
     let catalog = app.catalog();
-    let listing = catalog.list(&view, &query).map_err(errors::catalog)?;
+    let listing = catalog
+        .list_summaries(&view, &query)
+        .map_err(errors::catalog)?;
     let problems = catalog.problems(&scope).map_err(errors::catalog)?;
     // Summaries are stored as JSON: the body is assembled, not re-encoded.
     let mut body = format!(
@@ -89,11 +91,11 @@ pub fn list(app: &App, req: &Request) -> ApiResult<Response> {
         query.offset,
         query.limit.map_or("null".to_owned(), |l| l.to_string())
     );
-    for (i, entry) in listing.entries.iter().enumerate() {
+    for (i, summary) in listing.summaries.iter().enumerate() {
         if i > 0 {
             body.push(',');
         }
-        body.push_str(&entry.summary_json);
+        body.push_str(summary);
     }
     body.push_str("],\"errors\":");
     body.push_str(&serde_json::to_string(&problems).map_err(ApiError::internal)?);

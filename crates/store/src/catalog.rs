@@ -264,15 +264,6 @@ impl std::str::FromStr for TypeFilter {
     }
 }
 
-impl TypeFilter {
-    fn matches(self, entry: &CatalogEntry) -> bool {
-        match self {
-            TypeFilter::Kind(kind) => entry.kind == kind,
-            TypeFilter::Runtime(runtime) => entry.runtime == Some(runtime),
-        }
-    }
-}
-
 /// Filters and paging of [`Catalog::list`].
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct ListQuery {
@@ -297,6 +288,15 @@ pub struct Listing {
     /// Entries matching the filters, before paging.
     pub total: usize,
     pub entries: Vec<CatalogEntry>,
+}
+
+/// A page of a listing as listing JSON (`GET /skills`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SummaryPage {
+    /// Entries matching the filters, before paging.
+    pub total: usize,
+    /// [`CatalogEntry::summary_json`] of each entry of the page.
+    pub summaries: Vec<String>,
 }
 
 /// Catalog operations on the volumes of a SQL store (the catalog's tables
@@ -397,43 +397,135 @@ impl<'v, E: SqlExecutor> Catalog<'v, E> {
     /// by id, and paged. Reads the index as it is: call
     /// [`Self::ensure_fresh`] first.
     pub fn list(&self, view: &[VolumeId], query: &ListQuery) -> Result<Listing, CatalogError> {
+        let (total, rows) = self.list_rows(view, query, COLUMNS)?;
+        let entries = rows
+            .into_iter()
+            .map(|row| match decode_row(row)? {
+                Row::Skill(entry) => Ok(entry),
+                Row::Problem(problem) => Err(CatalogError::Corrupt {
+                    volume: problem.volume.to_string(),
+                    path: problem.path,
+                    message: "expected a skill row".into(),
+                }),
+            })
+            .collect::<Result<_, _>>()?;
+        Ok(Listing { total, entries })
+    }
+
+    /// [`Self::list`] as the stored listing JSON of each skill, without
+    /// decoding rows: what `GET /skills` sends.
+    pub fn list_summaries(
+        &self,
+        view: &[VolumeId],
+        query: &ListQuery,
+    ) -> Result<SummaryPage, CatalogError> {
+        let (total, rows) = self.list_rows(view, query, "summary")?;
+        let summaries = rows
+            .into_iter()
+            .map(|row| match row.into_iter().next() {
+                Some(SqlValue::Text(json)) => Ok(json),
+                other => Err(CatalogError::Corrupt {
+                    volume: String::new(),
+                    path: String::new(),
+                    message: format!("summary is {other:?}"),
+                }),
+            })
+            .collect::<Result<_, _>>()?;
+        Ok(SummaryPage { total, summaries })
+    }
+
+    /// The rows (`columns` of `skill_catalog`) of one page of a listing, and
+    /// the number of matches. Merging, filtering, sorting and paging run in
+    /// SQL, so only the page crosses to the caller; a ranked search reads
+    /// the ranked fields of every match first, then the page.
+    fn list_rows(
+        &self,
+        view: &[VolumeId],
+        query: &ListQuery,
+        columns: &str,
+    ) -> Result<(usize, Vec<Vec<SqlValue>>), CatalogError> {
         let scope: Vec<VolumeId> = match &query.volume {
             Some(volume) => vec![volume.clone()],
             None => distinct(view),
         };
-        let mut entries = merge(&scope, self.load(&scope, None)?);
-        entries.retain(|e| {
-            query
-                .category
-                .as_deref()
-                .is_none_or(|c| e.category.eq_ignore_ascii_case(c))
-                && query.kind.is_none_or(|k| k.matches(e))
-                && query.status.is_none_or(|s| e.status == Some(s))
-        });
-        if let Some(q) = query.q.as_deref() {
-            let index = Bm25Index::build(entries.iter().map(|e| RankDoc {
-                name: &e.name,
-                keywords: &e.keywords,
-                description: &e.description,
-                body: &e.category,
-            }));
-            let order: Vec<usize> = index.search(q).into_iter().map(|hit| hit.doc).collect();
-            let mut slots: Vec<Option<CatalogEntry>> = entries.into_iter().map(Some).collect();
-            entries = order
-                .into_iter()
-                .filter_map(|i| slots.get_mut(i).and_then(Option::take))
-                .collect();
+        if scope.is_empty() {
+            return Ok((0, Vec::new()));
         }
-        let total = entries.len();
-        let page = entries
-            .into_iter()
+        let Some(q) = query.q.as_deref() else {
+            let page = Some((query.offset, query.limit));
+            let (sql, params) = merged_select(&scope, query, columns, page);
+            let mut rows = self.run("listing skills", &sql, &params)?.rows;
+            let total = match rows.first().and_then(|r| r.last()) {
+                Some(count) => count_value(count)?,
+                // An empty page (past the end, or `limit` 0) carries no
+                // count: count the matches on their own.
+                None if query.offset > 0 || query.limit == Some(0) => {
+                    let (sql, params) = merged_select(&scope, query, "skill_id", None);
+                    self.run("counting skills", &sql, &params)?.rows.len()
+                }
+                None => 0,
+            };
+            for row in &mut rows {
+                row.pop();
+            }
+            return Ok((total, rows));
+        };
+        let ranked = "volume, path, name, keywords, description, category";
+        let (sql, params) = merged_select(&scope, query, ranked, None);
+        let rows = self.run("reading skills to rank", &sql, &params)?.rows;
+        let mut docs = Vec::with_capacity(rows.len());
+        for row in &rows {
+            let text = |i: usize| row.get(i).and_then(SqlValue::as_text).unwrap_or_default();
+            let keywords: Vec<String> =
+                serde_json::from_str(text(3)).map_err(|e| CatalogError::Corrupt {
+                    volume: text(0).to_owned(),
+                    path: text(1).to_owned(),
+                    message: format!("keywords: {e}"),
+                })?;
+            docs.push(keywords);
+        }
+        let index = Bm25Index::build(rows.iter().zip(&docs).map(|(row, keywords)| {
+            let text = |i: usize| row.get(i).and_then(SqlValue::as_text).unwrap_or_default();
+            RankDoc {
+                name: text(2),
+                keywords,
+                description: text(4),
+                body: text(5),
+            }
+        }));
+        let hits = index.search(q);
+        let total = hits.len();
+        let key = |row: &[SqlValue]| -> (String, String) {
+            let text = |i: usize| row.get(i).and_then(SqlValue::as_text).unwrap_or_default();
+            (text(0).to_owned(), text(1).to_owned())
+        };
+        let page: Vec<(String, String)> = hits
+            .iter()
             .skip(query.offset)
             .take(query.limit.unwrap_or(usize::MAX))
+            .map(|hit| key(&rows[hit.doc]))
             .collect();
-        Ok(Listing {
-            total,
-            entries: page,
-        })
+        if page.is_empty() {
+            return Ok((total, Vec::new()));
+        }
+        let sql = format!(
+            "SELECT volume, path, {columns} FROM skill_catalog WHERE (volume, path) IN (VALUES {})",
+            vec!["(?, ?)"; page.len()].join(", ")
+        );
+        let params: Vec<SqlValue> = page
+            .iter()
+            .flat_map(|(volume, path)| [volume.as_str().into(), path.as_str().into()])
+            .collect();
+        let mut found: HashMap<(String, String), Vec<SqlValue>> = HashMap::new();
+        for mut row in self.run("reading a page of skills", &sql, &params)?.rows {
+            let rest = row.split_off(2);
+            found.insert(key(&row), rest);
+        }
+        let rows = page
+            .into_iter()
+            .filter_map(|key| found.remove(&key))
+            .collect();
+        Ok((total, rows))
     }
 
     /// Skill `id` as the merged view of `view` resolves it.
@@ -636,6 +728,81 @@ fn distinct(volumes: &[VolumeId]) -> Vec<VolumeId> {
         .filter(|v| seen.insert(*v))
         .cloned()
         .collect()
+}
+
+/// A query of the merged view of `scope` (one row per skill id: the
+/// earliest volume, then the first [`SkillLocation`]), with the filters of
+/// `query` (all but `q`), sorted by id, returning `columns` and, last, the
+/// number of matching rows; paged by `(offset, limit)` when given.
+fn merged_select(
+    scope: &[VolumeId],
+    query: &ListQuery,
+    columns: &str,
+    page: Option<(usize, Option<usize>)>,
+) -> (String, Vec<SqlValue>) {
+    let volumes: Vec<SqlValue> = scope.iter().map(|v| v.to_string().into()).collect();
+    let volume_rank: String = (0..scope.len())
+        .map(|i| format!(" WHEN ? THEN {i}"))
+        .collect();
+    let mut params: Vec<SqlValue> = volumes.clone();
+    params.extend(volumes);
+    let mut filters = vec!["pick = 1"];
+    if let Some(category) = &query.category {
+        filters.push("category = ? COLLATE NOCASE");
+        params.push(category.as_str().into());
+    }
+    match query.kind {
+        Some(TypeFilter::Kind(kind)) => {
+            filters.push("kind = ?");
+            params.push(kind.as_str().into());
+        }
+        Some(TypeFilter::Runtime(runtime)) => {
+            filters.push("runtime = ?");
+            params.push(runtime.as_str().into());
+        }
+        None => {}
+    }
+    if let Some(status) = query.status {
+        filters.push("status = ?");
+        params.push(status.as_str().into());
+    }
+    let (limit, offset) = match page {
+        Some((offset, limit)) => (
+            limit.map_or(-1, |l| i64::try_from(l).unwrap_or(i64::MAX)),
+            i64::try_from(offset).unwrap_or(i64::MAX),
+        ),
+        None => (-1, 0),
+    };
+    params.push(limit.into());
+    params.push(offset.into());
+    let columns: Vec<String> = columns.split(", ").map(|c| format!("c.{c}")).collect();
+    // The window sorts only ids and the filtered columns; the wanted
+    // columns are read for the page alone.
+    let sql = format!(
+        "WITH merged AS (SELECT rowid AS r, skill_id, category, kind, runtime, status, \
+         ROW_NUMBER() OVER (PARTITION BY skill_id ORDER BY CASE volume{volume_rank} END, \
+         CASE location WHEN 'file' THEN 0 WHEN 'agent-skill' THEN 1 ELSE 2 END) AS pick \
+         FROM skill_catalog WHERE error_code IS NULL AND volume IN ({})), \
+         page AS (SELECT r, skill_id, COUNT(*) OVER () AS n FROM merged WHERE {} \
+         ORDER BY skill_id LIMIT ? OFFSET ?) \
+         SELECT {}, page.n FROM page JOIN skill_catalog c ON c.rowid = page.r \
+         ORDER BY page.skill_id",
+        placeholders(scope.len()),
+        filters.join(" AND "),
+        columns.join(", ")
+    );
+    (sql, params)
+}
+
+fn count_value(value: &SqlValue) -> Result<usize, CatalogError> {
+    value
+        .as_integer()
+        .and_then(|n| usize::try_from(n).ok())
+        .ok_or_else(|| CatalogError::Corrupt {
+            volume: String::new(),
+            path: String::new(),
+            message: format!("row count is {value:?}"),
+        })
 }
 
 fn placeholders(n: usize) -> String {

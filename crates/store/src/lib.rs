@@ -36,7 +36,7 @@ pub mod volume;
 
 pub use catalog::{
     Catalog, CatalogEntry, CatalogError, CatalogProblem, ImportOutcome, ListQuery, Listing,
-    RefreshReport, SkillLocation, TypeFilter,
+    RefreshReport, SkillLocation, SummaryPage, TypeFilter,
 };
 pub use dumb_http::{DumbHttpError, DumbHttpResponse};
 pub use export::{ExportError, RepositoryFile};

@@ -99,6 +99,19 @@ admin_token = "{{{{ admin_token }}}}"
         self.dir.path().join("spin.toml")
     }
 
+    /// Adds a skill file to the system volume's import (before the first
+    /// start).
+    pub fn add_system_skill(&self, file_name: &str, text: &str) {
+        std::fs::write(
+            self.dir
+                .path()
+                .join("volumes/system/skills")
+                .join(file_name),
+            text,
+        )
+        .expect("write system skill");
+    }
+
     pub fn config(&self) -> HostConfig {
         HostConfig::new(self.manifest()).env("LLMOS_ADMIN_TOKEN", ADMIN)
     }
@@ -126,8 +139,12 @@ pub struct Env {
 
 impl Env {
     pub fn start() -> Env {
-        let app = SkillsApp::new();
-        let host = app.config().start();
+        Env::start_app(SkillsApp::new(), |config| config)
+    }
+
+    /// Starts `app` with a host configured by `configure`.
+    pub fn start_app(app: SkillsApp, configure: impl FnOnce(HostConfig) -> HostConfig) -> Env {
+        let host = configure(app.config()).start();
         let mut env = Env {
             app,
             host,

@@ -612,6 +612,36 @@ fn filters_rank_and_page_the_merged_view() {
         ..ListQuery::default()
     });
     assert_eq!((past_end.total, past_end.entries.len()), (4, 0));
+    let count_only = list(ListQuery {
+        limit: Some(0),
+        ..ListQuery::default()
+    });
+    assert_eq!((count_only.total, count_only.entries.len()), (4, 0));
+
+    // The JSON form lists the same entries.
+    for query in [
+        ListQuery::default(),
+        ListQuery {
+            q: Some("chart".into()),
+            limit: Some(1),
+            ..ListQuery::default()
+        },
+        ListQuery {
+            kind: Some("context".parse().unwrap()),
+            offset: 1,
+            ..ListQuery::default()
+        },
+    ] {
+        let entries = list(query.clone());
+        let summaries = catalog.list_summaries(&view, &query).unwrap();
+        assert_eq!(summaries.total, entries.total);
+        let expected: Vec<&str> = entries
+            .entries
+            .iter()
+            .map(|e| e.summary_json.as_str())
+            .collect();
+        assert_eq!(summaries.summaries, expected, "{query:?}");
+    }
 }
 
 #[test]
