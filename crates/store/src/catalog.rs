@@ -21,6 +21,15 @@
 //! indexed for the first time, or whose indexed commit is not an ancestor of
 //! the head, is walked until every file's last change is found.
 //!
+//! # Listing
+//!
+//! [`Catalog::list`] and [`Catalog::list_summaries`] merge (user → team →
+//! system, or the order given), filter, sort and page in one statement: a
+//! window over skill ids picks each id's winner, and only the rows of the
+//! page reach the caller. A search (`q`) reads the ranked fields of every
+//! match, ranks them with `llmos_core::rank` (BM25F over name, keywords,
+//! description and category), then reads the page.
+//!
 //! # Concurrency
 //!
 //! Several requests may refresh the same volume at once. Each refresh
