@@ -12,10 +12,11 @@
 mod support;
 
 use std::collections::HashMap;
+use std::time::Duration;
 
-use llmos_tests::workspace_root;
+use llmos_tests::{poll, workspace_root};
 use serde_json::json;
-use support::{Env, load_cases, run_case};
+use support::{Env, SkillsApp, load_cases, run_case};
 
 #[test]
 fn api_cases() {
@@ -116,6 +117,57 @@ fn system_volume_is_imported_once_from_the_shipped_files() {
     };
     assert_eq!(env.get("alice", "/skills").status, 200);
     assert_eq!(env.commits("system"), history);
+}
+
+#[test]
+fn agent_skills_directories_are_imported_as_context_skills() {
+    let app = SkillsApp::new();
+    app.add_system_skill(
+        "pdf-tools/SKILL.md",
+        "---\nname: pdf-tools\ndescription: Fill and merge PDF forms.\n---\n# PDF tools\n",
+    );
+    app.add_system_skill("pdf-tools/reference.md", "Not a skill of its own.\n");
+    let env = Env::start_app(app, |config| config);
+    let skill = env.get("bob", "/skills/pdf-tools").json();
+    assert_eq!(skill["type"], "context");
+    assert_eq!(skill["path"], "skills/pdf-tools/SKILL.md");
+    assert_eq!(skill["format"], "agent-skill");
+    assert_eq!(skill["volume"], "system");
+    let listing = env.get("bob", "/skills?volume=system").json();
+    assert_eq!(listing["total"], 11, "the 10 shipped skills and pdf-tools");
+    assert_eq!(listing["errors"], json!([]));
+}
+
+#[test]
+fn a_broken_shipped_skill_stops_the_import_naming_the_file() {
+    let app = SkillsApp::new();
+    app.add_system_skill(
+        "broken-skill.md",
+        "---\nskill_id: broken-skill\nname: Broken\ncategory: c\n---\n",
+    );
+    let env = Env::start_app(app, |config| config);
+    let reply = env.get("alice", "/skills");
+    assert_eq!(reply.status, 500, "{}", reply.body);
+    let error = reply.json()["error"].clone();
+    assert_eq!(error["code"], "system-import-failed");
+    let message = error["message"].as_str().unwrap_or_default();
+    assert!(message.contains("skills/broken-skill.md:1"), "{message}");
+    assert!(message.contains("description"), "{message}");
+    // The guest writes to the host's stderr, which a reader thread collects.
+    let logged = poll(Duration::from_secs(10), || {
+        env.host
+            .stderr()
+            .contains("skills/broken-skill.md")
+            .then_some(())
+    });
+    assert!(
+        logged.is_some(),
+        "the log names the file:\n{}",
+        env.host.stderr()
+    );
+    // Nothing was committed: every request tries again and is refused again.
+    let again = env.get("admin", "/volumes/history?volume=system");
+    assert_eq!(again.status, 500, "{}", again.body);
 }
 
 #[test]

@@ -99,17 +99,14 @@ admin_token = "{{{{ admin_token }}}}"
         self.dir.path().join("spin.toml")
     }
 
-    /// Adds a skill file to the system volume's import (before the first
-    /// start).
-    pub fn add_system_skill(&self, file_name: &str, text: &str) {
-        std::fs::write(
-            self.dir
-                .path()
-                .join("volumes/system/skills")
-                .join(file_name),
-            text,
-        )
-        .expect("write system skill");
+    /// Adds a file below the shipped `skills/` directory of the app (before
+    /// the first start).
+    pub fn add_system_skill(&self, relative: &str, text: &str) {
+        let path = self.dir.path().join("volumes/system/skills").join(relative);
+        if let Some(parent) = path.parent() {
+            std::fs::create_dir_all(parent).expect("create skill dir");
+        }
+        std::fs::write(path, text).expect("write system skill");
     }
 
     pub fn config(&self) -> HostConfig {
