@@ -17,8 +17,12 @@
 //!   compare-and-swap retries, history, rollback, diff, promotion, stats.
 //! - [`dumb_http`], [`export`], [`fsck`](mod@fsck): git access for stock git (dumb
 //!   HTTP clone), export as an on-disk repository, and consistency checks.
+//! - [`catalog`]: the index of the skills in each volume, kept in SQL tables
+//!   derived from git (listing, search, lookup, signatures), and the first
+//!   import of a volume's skills.
 #![forbid(unsafe_code)]
 
+pub mod catalog;
 pub mod dumb_http;
 pub mod export;
 pub mod fsck;
@@ -30,6 +34,10 @@ pub mod store;
 pub mod traces;
 pub mod volume;
 
+pub use catalog::{
+    Catalog, CatalogEntry, CatalogError, CatalogProblem, ImportOutcome, ListQuery, Listing,
+    RefreshReport, SkillLocation, SummaryPage, TypeFilter,
+};
 pub use dumb_http::{DumbHttpError, DumbHttpResponse};
 pub use export::{ExportError, RepositoryFile};
 pub use fsck::{FsckProblem, FsckReport, fsck, fsck_volume};

@@ -376,6 +376,17 @@ enum Edit {
     Delete,
 }
 
+/// A request's metadata, its changes as edits, and the blobs to write.
+type ResolvedRequest = (CommitMeta, BTreeMap<VolumePath, Edit>, Vec<RawObject>);
+
+/// How one commit attempt ended.
+enum Attempt {
+    /// The commit landed, or the changes left the head as it was.
+    Done(CommitOutcome),
+    /// Another writer moved the head first; `jitter` spreads retries.
+    Lost { jitter: u64 },
+}
+
 /// Changes arranged by directory, so each tree is read and written once.
 #[derive(Debug, Default)]
 struct EditTree {
@@ -492,6 +503,22 @@ impl<S: ObjectStore + RefStore> Volumes<S> {
         })
     }
 
+    /// The kind and id of whatever is at `path` (a file or a directory)
+    /// at the head or at a commit, without reading a file's content;
+    /// `None` when nothing is there.
+    pub fn entry(
+        &self,
+        volume: &VolumeId,
+        path: &VolumePath,
+        at: At,
+    ) -> Result<Option<(EntryKind, ObjectId)>, VolumeError> {
+        let Some(commit) = self.resolve(volume, at)? else {
+            return Ok(None);
+        };
+        let tree = self.read_commit(volume, commit)?.tree;
+        Ok(self.lookup(volume, tree, path)?.map(|e| (e.kind, e.id)))
+    }
+
     /// Entries under `dir` (the whole volume when `None`) at the head or at
     /// a commit, sorted by path. Recursive listings hold files only; direct
     /// ones hold the files and directories right inside `dir`. A directory
@@ -546,6 +573,37 @@ impl<S: ObjectStore + RefStore> Volumes<S> {
         volume: &VolumeId,
         request: CommitRequest,
     ) -> Result<CommitOutcome, VolumeError> {
+        let (meta, edits, blobs) = self.resolve_request(volume, request)?;
+        self.commit_edits(volume, &meta, &edits, blobs)
+    }
+
+    /// Commits `request` on top of `expected` (`None`: the volume has no
+    /// commit yet) in a single attempt: `Ok(None)` when the head is no
+    /// longer `expected`, and nothing is committed. For callers that check
+    /// a precondition against the head they read (create only if absent,
+    /// replace only if present) and retry themselves; pass a head read from
+    /// this volume. Other rules are those of [`Self::commit`].
+    pub fn commit_on(
+        &self,
+        volume: &VolumeId,
+        expected: Option<ObjectId>,
+        request: CommitRequest,
+    ) -> Result<Option<CommitOutcome>, VolumeError> {
+        let (meta, edits, mut blobs) = self.resolve_request(volume, request)?;
+        let plan = self.prepare(volume, &meta, &edits)?;
+        match self.attempt(volume, &meta, &plan, expected, &mut blobs, 1)? {
+            Attempt::Done(outcome) => Ok(Some(outcome)),
+            Attempt::Lost { .. } => Ok(None),
+        }
+    }
+
+    /// A request's changes as edits, the blobs to write, and its metadata;
+    /// blobs named by id are checked to belong to the volume.
+    fn resolve_request(
+        &self,
+        volume: &VolumeId,
+        request: CommitRequest,
+    ) -> Result<ResolvedRequest, VolumeError> {
         let mut blobs = Vec::new();
         let mut edits = BTreeMap::new();
         let mut borrowed = Vec::new();
@@ -573,7 +631,7 @@ impl<S: ObjectStore + RefStore> Volumes<S> {
             committer: request.committer,
             message: request.message,
         };
-        self.commit_edits(volume, &meta, &edits, blobs)
+        Ok((meta, edits, blobs))
     }
 
     /// Commit history of the volume or of one path, newest first, following
@@ -864,86 +922,122 @@ impl<S: ObjectStore + RefStore> Volumes<S> {
         edits: &BTreeMap<VolumePath, Edit>,
         mut new_blobs: Vec<RawObject>,
     ) -> Result<CommitOutcome, VolumeError> {
-        let committer = meta.committer.as_ref().unwrap_or(&meta.author);
+        let plan = self.prepare(volume, meta, edits)?;
+        let main = RefName::main();
+        for attempt in 1..=self.retry.max_attempts {
+            let head = self.store.read_ref(volume, &main)?;
+            match self.attempt(volume, meta, &plan, head, &mut new_blobs, attempt)? {
+                Attempt::Done(outcome) => return Ok(outcome),
+                Attempt::Lost { jitter } => (self.retry.pause)(attempt, jitter),
+            }
+        }
+        Err(VolumeError::Contention {
+            volume: volume.clone(),
+            attempts: self.retry.max_attempts,
+        })
+    }
+
+    /// Checks the signatures and arranges the edits by directory.
+    fn prepare(
+        &self,
+        volume: &VolumeId,
+        meta: &CommitMeta,
+        edits: &BTreeMap<VolumePath, Edit>,
+    ) -> Result<EditTree, VolumeError> {
         let object_error = |source| VolumeError::Object {
             volume: volume.clone(),
             source,
         };
         meta.author.validate().map_err(object_error)?;
-        committer.validate().map_err(object_error)?;
-        let plan = EditTree::build(edits)?;
-        let main = RefName::main();
-        let summary = meta.message.lines().next().unwrap_or("");
-        for attempt in 1..=self.retry.max_attempts {
-            let head = self.store.read_ref(volume, &main)?;
-            let head_tree = match head {
-                Some(id) => Some(self.read_commit(volume, id)?.tree),
-                None => None,
-            };
-            // New blobs go out with the first attempt's trees and commit, in
-            // one write; later attempts only add trees and a commit.
-            let mut written = std::mem::take(&mut new_blobs);
-            let tree = match self.apply(volume, head_tree, &plan, "", &mut written)? {
-                Some(id) => id,
-                None => {
-                    let empty = Tree::empty().encode().map_err(object_error)?;
-                    let id = empty.id();
-                    written.push(empty);
-                    id
-                }
-            };
-            if let Some(head) = head
-                && head_tree == Some(tree)
-            {
-                return Ok(CommitOutcome {
-                    commit: head,
-                    parent: Some(head),
-                    created: false,
-                    attempts: attempt,
-                });
-            }
-            let commit = encode_commit(
-                tree,
-                head.as_slice(),
-                &meta.author,
-                committer,
-                &meta.message,
-            )
+        meta.committer
+            .as_ref()
+            .unwrap_or(&meta.author)
+            .validate()
             .map_err(object_error)?;
-            let id = commit.id();
-            written.push(commit);
-            self.store.write_objects(volume, &written)?;
-            let reflog = if head.is_some() {
-                format!("commit: {summary}")
-            } else {
-                format!("commit (initial): {summary}")
-            };
-            let swapped = self.store.compare_and_swap_ref(&RefUpdate {
-                volume,
-                name: &main,
-                expected: head,
-                new: id,
-                at: committer.time.seconds,
-                message: &reflog,
-            })?;
-            if swapped {
-                return Ok(CommitOutcome {
-                    commit: id,
-                    parent: head,
-                    created: true,
-                    attempts: attempt,
-                });
+        EditTree::build(edits)
+    }
+
+    /// Applies `plan` on top of `head` and swaps the ref from `head` to the
+    /// new commit. New blobs are taken out of `new_blobs` and written with
+    /// the first attempt's trees and commit, in one write; later attempts
+    /// only add trees and a commit.
+    fn attempt(
+        &self,
+        volume: &VolumeId,
+        meta: &CommitMeta,
+        plan: &EditTree,
+        head: Option<ObjectId>,
+        new_blobs: &mut Vec<RawObject>,
+        attempt: u32,
+    ) -> Result<Attempt, VolumeError> {
+        let committer = meta.committer.as_ref().unwrap_or(&meta.author);
+        let object_error = |source| VolumeError::Object {
+            volume: volume.clone(),
+            source,
+        };
+        let summary = meta.message.lines().next().unwrap_or("");
+        let head_tree = match head {
+            Some(id) => Some(self.read_commit(volume, id)?.tree),
+            None => None,
+        };
+        let mut written = std::mem::take(new_blobs);
+        let tree = match self.apply(volume, head_tree, plan, "", &mut written)? {
+            Some(id) => id,
+            None => {
+                let empty = Tree::empty().encode().map_err(object_error)?;
+                let id = empty.id();
+                written.push(empty);
+                id
             }
-            let jitter = u64::from_le_bytes(
+        };
+        if let Some(head) = head
+            && head_tree == Some(tree)
+        {
+            return Ok(Attempt::Done(CommitOutcome {
+                commit: head,
+                parent: Some(head),
+                created: false,
+                attempts: attempt,
+            }));
+        }
+        let commit = encode_commit(
+            tree,
+            head.as_slice(),
+            &meta.author,
+            committer,
+            &meta.message,
+        )
+        .map_err(object_error)?;
+        let id = commit.id();
+        written.push(commit);
+        self.store.write_objects(volume, &written)?;
+        let reflog = if head.is_some() {
+            format!("commit: {summary}")
+        } else {
+            format!("commit (initial): {summary}")
+        };
+        let swapped = self.store.compare_and_swap_ref(&RefUpdate {
+            volume,
+            name: &RefName::main(),
+            expected: head,
+            new: id,
+            at: committer.time.seconds,
+            message: &reflog,
+        })?;
+        if swapped {
+            return Ok(Attempt::Done(CommitOutcome {
+                commit: id,
+                parent: head,
+                created: true,
+                attempts: attempt,
+            }));
+        }
+        Ok(Attempt::Lost {
+            jitter: u64::from_le_bytes(
                 id.as_slice()[..8]
                     .try_into()
                     .expect("SHA-1 ids are 20 bytes"),
-            );
-            (self.retry.pause)(attempt, jitter);
-        }
-        Err(VolumeError::Contention {
-            volume: volume.clone(),
-            attempts: self.retry.max_attempts,
+            ),
         })
     }
 

@@ -74,6 +74,7 @@ for_each_store!(
     refuses_file_directory_clashes,
     refuses_nested_changes_in_one_request,
     unchanged_tree_adds_no_commit,
+    commit_on_lands_only_on_the_expected_head,
     history_of_volume_pages_newest_first,
     history_of_path_lists_only_its_changes,
     rollback_restores_old_content,
@@ -258,6 +259,45 @@ fn unchanged_tree_adds_no_commit(vols: &Volumes<impl ObjectStore + RefStore>) {
     assert!(!outcome.created);
     assert_eq!(outcome.commit, head);
     assert_eq!(vols.head(&vol).unwrap(), Some(head));
+}
+
+fn commit_on_lands_only_on_the_expected_head(vols: &Volumes<impl ObjectStore + RefStore>) {
+    let vol = v("users/erin");
+    let request = |t| CommitRequest::new(sig(t), "guarded").put(p("a.md"), format!("{t}"));
+    let first = vols.commit_on(&vol, None, request(1)).unwrap().unwrap();
+    assert!(first.created && first.parent.is_none());
+    // The volume has a head now: a request expecting none lands nothing.
+    assert_eq!(vols.commit_on(&vol, None, request(2)).unwrap(), None);
+    let second = put(vols, &vol, 3, &[("b.md", "b")]);
+    assert_eq!(
+        vols.commit_on(&vol, Some(first.commit), request(4))
+            .unwrap(),
+        None
+    );
+    assert_eq!(vols.head(&vol).unwrap(), Some(second));
+    let third = vols
+        .commit_on(&vol, Some(second), request(5))
+        .unwrap()
+        .unwrap();
+    assert_eq!(third.parent, Some(second));
+    assert_eq!(text(vols, &vol, "a.md", At::Head), "5");
+    let history = vols.history(&vol, &HistoryQuery::volume(10)).unwrap();
+    assert_eq!(history.entries.len(), 3, "refused attempts commit nothing");
+    let blob = RawObject::blob(b"5".to_vec()).id();
+    assert_eq!(
+        vols.entry(&vol, &p("a.md"), At::Head).unwrap(),
+        Some((EntryKind::File, blob))
+    );
+    assert_eq!(vols.entry(&vol, &p("a.md/x"), At::Head).unwrap(), None);
+    assert_eq!(
+        vols.entry(&vol, &p("a.md"), At::Commit(second)).unwrap(),
+        Some((EntryKind::File, RawObject::blob(b"1".to_vec()).id()))
+    );
+    assert_eq!(
+        vols.entry(&v("users/nobody"), &p("a.md"), At::Head)
+            .unwrap(),
+        None
+    );
 }
 
 fn history_of_volume_pages_newest_first(vols: &Volumes<impl ObjectStore + RefStore>) {

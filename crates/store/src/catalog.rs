@@ -1,0 +1,910 @@
+//! The skill catalog: an index of the skills in every volume, kept in SQL
+//! tables next to the git store and derived from it.
+//!
+//! Git is the truth; the catalog is a cache of what parsing the skill files
+//! of each volume's head gives, so that listing, searching and looking up
+//! skills never reads or parses files. For each volume it records the head
+//! commit it reflects; for each skill file (see [`layout`] for where skills
+//! live) its path, id, blob, the commit that last changed it, the parsed
+//! summary fields, the listing JSON and, for executable skills, the workflow
+//! signature JSON. A file that fails to parse is recorded with its error
+//! code, message and line instead, and reported by [`Catalog::problems`].
+//!
+//! # Refreshing
+//!
+//! [`Catalog::ensure_fresh`] compares each volume's head with the commit
+//! the index reflects (one query for all of them) and refreshes the volumes
+//! that moved. A refresh walks the first-parent history from the head back
+//! to the indexed commit, comparing the `skills` trees of consecutive
+//! commits by entry id, so it finds exactly the files that changed (and the
+//! newest commit that changed each) and re-parses only those. A volume
+//! indexed for the first time, or whose indexed commit is not an ancestor of
+//! the head, is walked until every file's last change is found.
+//!
+//! # Listing
+//!
+//! [`Catalog::list`] and [`Catalog::list_summaries`] merge (user → team →
+//! system, or the order given), filter, sort and page in one statement: a
+//! window over skill ids picks each id's winner, and only the rows of the
+//! page reach the caller. A search (`q`) reads the ranked fields of every
+//! match, ranks them with `llmos_core::rank` (BM25F over name, keywords,
+//! description and category), then reads the page.
+//!
+//! # Concurrency
+//!
+//! Several requests may refresh the same volume at once. Each refresh
+//! *claims* the volume by incrementing its `epoch` (one atomic upsert that
+//! also returns the indexed head), and every row it writes, as well as the
+//! final update of the indexed head, is conditional on the epoch still being
+//! its own. A later claim therefore fences off an earlier refresh: its
+//! remaining statements change nothing and it cannot mark the volume as
+//! indexed. Because a claim is taken before the head is read and the rows
+//! are read, the newest claimant sees every row written before it and a head
+//! at least as new as any earlier claimant's, so when the indexed head is
+//! set, the rows match it. Readers compare the indexed head with the ref
+//! and refresh when they differ, so an abandoned refresh is repaired by the
+//! next request. No multi-statement transaction is needed, matching the
+//! store (Spin and libSQL run one statement per call).
+//!
+//! # Schema
+//!
+//! | table | key | holds |
+//! |---|---|---|
+//! | `skill_catalog_volumes` | `volume` | `head` (the commit the rows reflect, `NULL` until the first refresh completes), `epoch` (claims), `format` ([`INDEX_FORMAT`] the rows were written with) |
+//! | `skill_catalog` | `(volume, path)` | `skill_id`, `location`, `blob`, `last_commit`, `name`, `category`, `description`, `keywords` (JSON list), `kind` (`context`/`executable`), `runtime`, `execution_mode`, `status`, `summary` (listing JSON), `signature` (workflow signature JSON), and for files that fail to parse `error_code`, `error_message`, `error_line` |
+
+mod import;
+pub mod layout;
+mod refresh;
+
+use std::collections::{HashMap, HashSet};
+
+use llmos_core::ids::{SkillId, VolumeId};
+use llmos_core::rank::{Bm25Index, RankDoc};
+use llmos_core::skill::{SkillError, SkillKind, SkillStatus};
+use llmos_core::types::{ExecutionMode, Runtime, UnknownName};
+use llmos_core::workflow::catalog::{Catalog as SignatureCatalog, SkillSignature};
+use serde::Serialize;
+
+use crate::object::{ObjectId, parse_id};
+use crate::sql::{SqlError, SqlExecutor, SqlRows, SqlValue};
+use crate::sql_store::SqlStore;
+use crate::store::StoreError;
+use crate::volume::{At, VolumeError, Volumes};
+
+pub use import::{ImportOutcome, import_initial};
+pub use layout::{AGENT_SKILL_FILE, DRAFTS_DIR, SKILLS_DIR, SkillLocation, classify};
+pub use refresh::RefreshReport;
+
+/// The name under which components record that [`MIGRATIONS`] ran;
+/// changes whenever statements are appended.
+pub const MIGRATION_ID: &str = "skill-catalog-v1";
+
+/// Idempotent DDL creating the catalog's tables; run in order, one
+/// statement per `execute`.
+pub const MIGRATIONS: &[&str] = &[
+    "CREATE TABLE IF NOT EXISTS skill_catalog_volumes (
+        volume TEXT PRIMARY KEY NOT NULL,
+        head TEXT,
+        epoch INTEGER NOT NULL,
+        format INTEGER NOT NULL
+    ) WITHOUT ROWID",
+    "CREATE TABLE IF NOT EXISTS skill_catalog (
+        volume TEXT NOT NULL,
+        path TEXT NOT NULL,
+        skill_id TEXT NOT NULL,
+        location TEXT NOT NULL CHECK (location IN ('file', 'agent-skill', 'draft')),
+        blob TEXT NOT NULL,
+        last_commit TEXT NOT NULL,
+        name TEXT,
+        category TEXT,
+        description TEXT,
+        keywords TEXT,
+        kind TEXT CHECK (kind IN ('context', 'executable')),
+        runtime TEXT,
+        execution_mode TEXT,
+        status TEXT,
+        summary TEXT,
+        signature TEXT,
+        error_code TEXT,
+        error_message TEXT,
+        error_line INTEGER,
+        PRIMARY KEY (volume, path)
+    )",
+    "CREATE INDEX IF NOT EXISTS skill_catalog_by_id ON skill_catalog (skill_id, volume)",
+];
+
+/// Version of what a row holds. Rows written with another version are
+/// re-derived from their blobs on the next refresh (a parser that accepts
+/// more, a new column), without any migration of the data.
+pub const INDEX_FORMAT: i64 = 1;
+
+/// Runs [`MIGRATIONS`] (each is idempotent). Components track migrations
+/// in their own table; the CLI and tests call this.
+pub fn migrate(db: &impl SqlExecutor) -> Result<(), CatalogError> {
+    for statement in MIGRATIONS {
+        db.execute(statement, &[])
+            .map_err(CatalogError::sql("creating the catalog schema"))?;
+    }
+    Ok(())
+}
+
+/// Why a catalog operation failed.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum CatalogError {
+    #[error("database error while {action}: {source}")]
+    Sql {
+        action: &'static str,
+        #[source]
+        source: SqlError,
+    },
+    #[error("catalog row {volume}:{path} is malformed: {message}")]
+    Corrupt {
+        volume: String,
+        path: String,
+        message: String,
+    },
+    #[error(
+        "`{path}` is not a skill file path (expected {SKILLS_DIR}/<id>.md, \
+         {SKILLS_DIR}/<name>/{AGENT_SKILL_FILE} or {SKILLS_DIR}/{DRAFTS_DIR}/<id>.md)"
+    )]
+    NotASkillPath { path: String },
+    #[error("{path}: file name `{name}` is not a skill id: {reason}")]
+    BadFileName {
+        path: String,
+        name: String,
+        reason: String,
+    },
+    #[error("{source}")]
+    InvalidSkill {
+        path: String,
+        #[source]
+        source: Box<SkillError>,
+    },
+    #[error(transparent)]
+    Volume(#[from] VolumeError),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+impl CatalogError {
+    fn sql(action: &'static str) -> impl FnOnce(SqlError) -> CatalogError {
+        move |source| CatalogError::Sql { action, source }
+    }
+}
+
+/// One skill as the index knows it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CatalogEntry {
+    pub volume: VolumeId,
+    pub skill_id: SkillId,
+    pub path: String,
+    pub location: SkillLocation,
+    pub blob: ObjectId,
+    /// The newest commit of the volume that changed this file.
+    pub commit: ObjectId,
+    pub name: String,
+    pub category: String,
+    pub description: String,
+    pub keywords: Vec<String>,
+    pub kind: SkillKind,
+    pub runtime: Option<Runtime>,
+    pub execution_mode: Option<ExecutionMode>,
+    /// The file's `status`; drafts without one report `draft`.
+    pub status: Option<SkillStatus>,
+    /// The listing JSON (`GET /skills`): `skill_id, name, category,
+    /// description, keywords, type, status?, runtime?, execution_mode?,
+    /// volume, commit, path`.
+    pub summary_json: String,
+    /// The workflow signature JSON of executable skills, with `commit` set
+    /// to [`Self::commit`].
+    pub signature_json: Option<String>,
+}
+
+impl CatalogEntry {
+    /// The workflow signature of an executable skill.
+    pub fn signature(&self) -> Result<Option<SkillSignature>, CatalogError> {
+        self.signature_json
+            .as_deref()
+            .map(|json| {
+                serde_json::from_str(json).map_err(|e| self.corrupt(format!("signature: {e}")))
+            })
+            .transpose()
+    }
+
+    fn corrupt(&self, message: String) -> CatalogError {
+        CatalogError::Corrupt {
+            volume: self.volume.to_string(),
+            path: self.path.clone(),
+            message,
+        }
+    }
+}
+
+/// A skill file the index could not read as a skill.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct CatalogProblem {
+    pub volume: VolumeId,
+    pub path: String,
+    /// The id the file's path gives (which may itself be the problem).
+    pub skill_id: String,
+    #[serde(serialize_with = "serialize_id")]
+    pub blob: ObjectId,
+    #[serde(serialize_with = "serialize_id")]
+    pub commit: ObjectId,
+    /// [`SkillError::code`], or `skill-bad-file-name`.
+    pub code: String,
+    /// What is wrong and where (`file:line: …`).
+    pub message: String,
+    pub line: Option<u32>,
+}
+
+fn serialize_id<S: serde::Serializer>(id: &ObjectId, s: S) -> Result<S::Ok, S::Error> {
+    s.collect_str(id)
+}
+
+/// The `type` filter of a listing: a kind, or one runtime.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TypeFilter {
+    Kind(SkillKind),
+    Runtime(Runtime),
+}
+
+impl std::str::FromStr for TypeFilter {
+    type Err = UnknownName;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s {
+            "context" => Ok(TypeFilter::Kind(SkillKind::Context)),
+            "executable" => Ok(TypeFilter::Kind(SkillKind::Executable)),
+            other => other
+                .parse()
+                .map(TypeFilter::Runtime)
+                .map_err(|_| UnknownName {
+                    kind: "skill type",
+                    value: other.to_owned(),
+                    expected: ["context", "executable"]
+                        .into_iter()
+                        .chain(Runtime::ALL.map(Runtime::as_str))
+                        .collect::<Vec<_>>()
+                        .join(", "),
+                }),
+        }
+    }
+}
+
+/// Filters and paging of [`Catalog::list`].
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct ListQuery {
+    /// Free text: only skills matching at least one of its terms, ranked
+    /// best first (BM25F over name, keywords, description and category).
+    pub q: Option<String>,
+    /// Exact category, compared without regard to ASCII case.
+    pub category: Option<String>,
+    pub kind: Option<TypeFilter>,
+    pub status: Option<SkillStatus>,
+    /// List this volume's own skills instead of the merged view: nothing
+    /// in it is shadowed by a more specific volume.
+    pub volume: Option<VolumeId>,
+    pub offset: usize,
+    /// At most this many entries; all when `None`.
+    pub limit: Option<usize>,
+}
+
+/// A page of a listing.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Listing {
+    /// Entries matching the filters, before paging.
+    pub total: usize,
+    pub entries: Vec<CatalogEntry>,
+}
+
+/// A page of a listing as listing JSON (`GET /skills`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SummaryPage {
+    /// Entries matching the filters, before paging.
+    pub total: usize,
+    /// [`CatalogEntry::summary_json`] of each entry of the page.
+    pub summaries: Vec<String>,
+}
+
+/// Catalog operations on the volumes of a SQL store (the catalog's tables
+/// live in the same database).
+pub struct Catalog<'v, E> {
+    volumes: &'v Volumes<SqlStore<E>>,
+}
+
+/// Columns of `skill_catalog` in the order rows are written and read.
+const COLUMNS: &str = "volume, path, skill_id, location, blob, last_commit, name, category, \
+    description, keywords, kind, runtime, execution_mode, status, summary, signature, \
+    error_code, error_message, error_line";
+
+/// Number of entries of [`COLUMNS`].
+const COLUMN_COUNT: usize = 19;
+
+impl<'v, E: SqlExecutor> Catalog<'v, E> {
+    pub fn new(volumes: &'v Volumes<SqlStore<E>>) -> Self {
+        Self { volumes }
+    }
+
+    pub fn volumes(&self) -> &'v Volumes<SqlStore<E>> {
+        self.volumes
+    }
+
+    fn db(&self) -> &E {
+        self.volumes.store().executor()
+    }
+
+    fn run(
+        &self,
+        action: &'static str,
+        sql: &str,
+        params: &[SqlValue],
+    ) -> Result<SqlRows, CatalogError> {
+        self.db()
+            .execute(sql, params)
+            .map_err(CatalogError::sql(action))
+    }
+
+    /// The commit the index of `volume` reflects, if it was ever indexed.
+    pub fn indexed_head(&self, volume: &VolumeId) -> Result<Option<ObjectId>, CatalogError> {
+        let rows = self.run(
+            "reading the indexed head",
+            "SELECT head FROM skill_catalog_volumes WHERE volume = ?",
+            &[volume.to_string().into()],
+        )?;
+        match rows.rows.first().and_then(|r| r.first()) {
+            Some(SqlValue::Text(text)) => {
+                Ok(Some(parse_id(text).map_err(|e| CatalogError::Corrupt {
+                    volume: volume.to_string(),
+                    path: String::new(),
+                    message: e.to_string(),
+                })?))
+            }
+            _ => Ok(None),
+        }
+    }
+
+    /// Refreshes those of `volumes` whose head moved since they were
+    /// indexed, checking all of them with one query. Returns a report for
+    /// each volume that was refreshed.
+    pub fn ensure_fresh(&self, volumes: &[VolumeId]) -> Result<Vec<RefreshReport>, CatalogError> {
+        let volumes = distinct(volumes);
+        if volumes.is_empty() {
+            return Ok(Vec::new());
+        }
+        let sql = format!(
+            "SELECT r.volume, r.target, c.head, c.format FROM git_refs r \
+             LEFT JOIN skill_catalog_volumes c ON c.volume = r.volume \
+             WHERE r.name = 'refs/heads/main' AND r.volume IN ({})",
+            placeholders(volumes.len())
+        );
+        let params: Vec<SqlValue> = volumes.iter().map(|v| v.to_string().into()).collect();
+        let rows = self.run("checking indexed heads", &sql, &params)?;
+        let mut reports = Vec::new();
+        for row in rows.rows {
+            let fresh = row.get(1).and_then(SqlValue::as_text).is_some()
+                && row.get(1) == row.get(2)
+                && row.get(3).and_then(SqlValue::as_integer) == Some(INDEX_FORMAT);
+            if fresh {
+                continue;
+            }
+            let Some(volume) = volumes
+                .iter()
+                .find(|v| row.first().and_then(SqlValue::as_text) == Some(&v.to_string()))
+            else {
+                continue;
+            };
+            reports.push(self.refresh(volume)?);
+        }
+        Ok(reports)
+    }
+
+    /// The merged view of `view` (most specific volume first: a skill id
+    /// found in an earlier volume hides the same id in later ones) or, with
+    /// [`ListQuery::volume`], that one volume; filtered, ranked or sorted
+    /// by id, and paged. Reads the index as it is: call
+    /// [`Self::ensure_fresh`] first.
+    pub fn list(&self, view: &[VolumeId], query: &ListQuery) -> Result<Listing, CatalogError> {
+        let (total, rows) = self.list_rows(view, query, COLUMNS)?;
+        let entries = rows
+            .into_iter()
+            .map(|row| match decode_row(row)? {
+                Row::Skill(entry) => Ok(entry),
+                Row::Problem(problem) => Err(CatalogError::Corrupt {
+                    volume: problem.volume.to_string(),
+                    path: problem.path,
+                    message: "expected a skill row".into(),
+                }),
+            })
+            .collect::<Result<_, _>>()?;
+        Ok(Listing { total, entries })
+    }
+
+    /// [`Self::list`] as the stored listing JSON of each skill, without
+    /// decoding rows: what `GET /skills` sends.
+    pub fn list_summaries(
+        &self,
+        view: &[VolumeId],
+        query: &ListQuery,
+    ) -> Result<SummaryPage, CatalogError> {
+        let (total, rows) = self.list_rows(view, query, "summary")?;
+        let summaries = rows
+            .into_iter()
+            .map(|row| match row.into_iter().next() {
+                Some(SqlValue::Text(json)) => Ok(json),
+                other => Err(CatalogError::Corrupt {
+                    volume: String::new(),
+                    path: String::new(),
+                    message: format!("summary is {other:?}"),
+                }),
+            })
+            .collect::<Result<_, _>>()?;
+        Ok(SummaryPage { total, summaries })
+    }
+
+    /// The rows (`columns` of `skill_catalog`) of one page of a listing, and
+    /// the number of matches. Merging, filtering, sorting and paging run in
+    /// SQL, so only the page crosses to the caller; a ranked search reads
+    /// the ranked fields of every match first, then the page.
+    fn list_rows(
+        &self,
+        view: &[VolumeId],
+        query: &ListQuery,
+        columns: &str,
+    ) -> Result<(usize, Vec<Vec<SqlValue>>), CatalogError> {
+        let scope: Vec<VolumeId> = match &query.volume {
+            Some(volume) => vec![volume.clone()],
+            None => distinct(view),
+        };
+        if scope.is_empty() {
+            return Ok((0, Vec::new()));
+        }
+        let Some(q) = query.q.as_deref() else {
+            let page = Some((query.offset, query.limit));
+            let (sql, params) = merged_select(&scope, query, columns, page);
+            let mut rows = self.run("listing skills", &sql, &params)?.rows;
+            let total = match rows.first().and_then(|r| r.last()) {
+                Some(count) => count_value(count)?,
+                // An empty page (past the end, or `limit` 0) carries no
+                // count: count the matches on their own.
+                None if query.offset > 0 || query.limit == Some(0) => {
+                    let (sql, params) = merged_select(&scope, query, "skill_id", None);
+                    self.run("counting skills", &sql, &params)?.rows.len()
+                }
+                None => 0,
+            };
+            for row in &mut rows {
+                row.pop();
+            }
+            return Ok((total, rows));
+        };
+        let ranked = "volume, path, name, keywords, description, category";
+        let (sql, params) = merged_select(&scope, query, ranked, None);
+        let rows = self.run("reading skills to rank", &sql, &params)?.rows;
+        let mut docs = Vec::with_capacity(rows.len());
+        for row in &rows {
+            let text = |i: usize| row.get(i).and_then(SqlValue::as_text).unwrap_or_default();
+            let keywords: Vec<String> =
+                serde_json::from_str(text(3)).map_err(|e| CatalogError::Corrupt {
+                    volume: text(0).to_owned(),
+                    path: text(1).to_owned(),
+                    message: format!("keywords: {e}"),
+                })?;
+            docs.push(keywords);
+        }
+        let index = Bm25Index::build(rows.iter().zip(&docs).map(|(row, keywords)| {
+            let text = |i: usize| row.get(i).and_then(SqlValue::as_text).unwrap_or_default();
+            RankDoc {
+                name: text(2),
+                keywords,
+                description: text(4),
+                body: text(5),
+            }
+        }));
+        let hits = index.search(q);
+        let total = hits.len();
+        let key = |row: &[SqlValue]| -> (String, String) {
+            let text = |i: usize| row.get(i).and_then(SqlValue::as_text).unwrap_or_default();
+            (text(0).to_owned(), text(1).to_owned())
+        };
+        let page: Vec<(String, String)> = hits
+            .iter()
+            .skip(query.offset)
+            .take(query.limit.unwrap_or(usize::MAX))
+            .map(|hit| key(&rows[hit.doc]))
+            .collect();
+        if page.is_empty() {
+            return Ok((total, Vec::new()));
+        }
+        let sql = format!(
+            "SELECT volume, path, {columns} FROM skill_catalog WHERE (volume, path) IN (VALUES {})",
+            vec!["(?, ?)"; page.len()].join(", ")
+        );
+        let params: Vec<SqlValue> = page
+            .iter()
+            .flat_map(|(volume, path)| [volume.as_str().into(), path.as_str().into()])
+            .collect();
+        let mut found: HashMap<(String, String), Vec<SqlValue>> = HashMap::new();
+        for mut row in self.run("reading a page of skills", &sql, &params)?.rows {
+            let rest = row.split_off(2);
+            found.insert(key(&row), rest);
+        }
+        let rows = page
+            .into_iter()
+            .filter_map(|key| found.remove(&key))
+            .collect();
+        Ok((total, rows))
+    }
+
+    /// Skill `id` as the merged view of `view` resolves it.
+    pub fn get(
+        &self,
+        view: &[VolumeId],
+        id: &SkillId,
+    ) -> Result<Option<CatalogEntry>, CatalogError> {
+        let scope = distinct(view);
+        Ok(merge(&scope, self.load(&scope, Some(id))?)
+            .into_iter()
+            .next())
+    }
+
+    /// Skill `id` in one volume (a file shadows an Agent Skills directory,
+    /// which shadows a draft).
+    pub fn get_in(
+        &self,
+        volume: &VolumeId,
+        id: &SkillId,
+    ) -> Result<Option<CatalogEntry>, CatalogError> {
+        self.get(std::slice::from_ref(volume), id)
+    }
+
+    /// Every skill of one volume, shadowed files included, by path.
+    pub fn entries(&self, volume: &VolumeId) -> Result<Vec<CatalogEntry>, CatalogError> {
+        let mut entries = self.load(std::slice::from_ref(volume), None)?;
+        entries.sort_by(|a, b| a.path.cmp(&b.path));
+        Ok(entries)
+    }
+
+    /// Number of distinct skill ids in a volume (files that parse).
+    pub fn count(&self, volume: &VolumeId) -> Result<u64, CatalogError> {
+        let rows = self.run(
+            "counting skills",
+            "SELECT COUNT(DISTINCT skill_id) FROM skill_catalog \
+             WHERE volume = ? AND error_code IS NULL",
+            &[volume.to_string().into()],
+        )?;
+        Ok(rows
+            .rows
+            .first()
+            .and_then(|r| r.first())
+            .and_then(SqlValue::as_integer)
+            .and_then(|n| u64::try_from(n).ok())
+            .unwrap_or(0))
+    }
+
+    /// Skill files of `volumes` that failed to parse, by volume and path.
+    pub fn problems(&self, volumes: &[VolumeId]) -> Result<Vec<CatalogProblem>, CatalogError> {
+        let volumes = distinct(volumes);
+        if volumes.is_empty() {
+            return Ok(Vec::new());
+        }
+        let sql = format!(
+            "SELECT {COLUMNS} FROM skill_catalog WHERE error_code IS NOT NULL \
+             AND volume IN ({}) ORDER BY volume, path",
+            placeholders(volumes.len())
+        );
+        let params: Vec<SqlValue> = volumes.iter().map(|v| v.to_string().into()).collect();
+        let rows = self.run("reading catalog problems", &sql, &params)?;
+        rows.rows
+            .into_iter()
+            .map(|row| match decode_row(row)? {
+                Row::Problem(problem) => Ok(problem),
+                Row::Skill(entry) => Err(entry.corrupt("expected an error row".into())),
+            })
+            .collect()
+    }
+
+    /// The workflow signature of skill `id` as it was at `commit` of
+    /// `volume`, with `commit` set to that commit: what a workflow run
+    /// pinned to that commit executes. `None` when the skill did not exist
+    /// there or was a context skill. Uses the index when the file is
+    /// unchanged since, and parses the old version otherwise.
+    pub fn signature_at(
+        &self,
+        volume: &VolumeId,
+        id: &SkillId,
+        commit: ObjectId,
+    ) -> Result<Option<SkillSignature>, CatalogError> {
+        let current = self.get_in(volume, id)?;
+        for location in SkillLocation::ALL {
+            let path = location.path(id);
+            let file = match self.volumes.read_file(volume, &path, At::Commit(commit)) {
+                Ok(file) => file,
+                Err(VolumeError::FileNotFound { .. }) => continue,
+                Err(e) => return Err(e.into()),
+            };
+            let signature = match &current {
+                Some(entry) if entry.blob == file.blob && entry.path == path.as_str() => {
+                    entry.signature()?
+                }
+                _ => {
+                    let skill =
+                        llmos_core::skill::parse_bytes_as(id, Some(path.as_str()), &file.data)
+                            .map_err(|source| CatalogError::InvalidSkill {
+                                path: path.to_string(),
+                                source: Box::new(source),
+                            })?;
+                    skill.signature().map(|s| signature_of(s, commit))
+                }
+            };
+            return Ok(signature.map(|mut s| {
+                s.commit = commit.to_string();
+                s
+            }));
+        }
+        Ok(None)
+    }
+
+    /// The executable skills of the merged view, as the workflow engine's
+    /// catalog (latest versions).
+    pub fn signatures(&self, view: &[VolumeId]) -> Result<SignatureCatalog, CatalogError> {
+        let scope = distinct(view);
+        let mut catalog = SignatureCatalog::new();
+        for entry in merge(&scope, self.load(&scope, None)?) {
+            if let Some(signature) = entry.signature()? {
+                catalog.insert(signature);
+            }
+        }
+        Ok(catalog)
+    }
+
+    /// Rows of `volumes` that parsed, optionally of one id.
+    fn load(
+        &self,
+        volumes: &[VolumeId],
+        id: Option<&SkillId>,
+    ) -> Result<Vec<CatalogEntry>, CatalogError> {
+        if volumes.is_empty() {
+            return Ok(Vec::new());
+        }
+        let mut params: Vec<SqlValue> = volumes.iter().map(|v| v.to_string().into()).collect();
+        let mut sql = format!(
+            "SELECT {COLUMNS} FROM skill_catalog WHERE error_code IS NULL AND volume IN ({})",
+            placeholders(volumes.len())
+        );
+        if let Some(id) = id {
+            sql.push_str(" AND skill_id = ?");
+            params.push(id.as_str().into());
+        }
+        let rows = self.run("reading the catalog", &sql, &params)?;
+        rows.rows
+            .into_iter()
+            .map(|row| match decode_row(row)? {
+                Row::Skill(entry) => Ok(entry),
+                Row::Problem(problem) => Err(CatalogError::Corrupt {
+                    volume: problem.volume.to_string(),
+                    path: problem.path,
+                    message: "expected a skill row".into(),
+                }),
+            })
+            .collect()
+    }
+}
+
+/// The workflow form of a parsed skill's signature, read at `commit`.
+fn signature_of(s: llmos_core::skill::SkillSignature, commit: ObjectId) -> SkillSignature {
+    SkillSignature {
+        skill_id: s.skill_id.to_string(),
+        runtime: s.runtime,
+        execution_mode: s.execution_mode,
+        inputs: s.inputs,
+        outputs: s.outputs,
+        extra_inputs: None,
+        commit: commit.to_string(),
+    }
+}
+
+/// One entry per skill id: the one from the earliest volume of `scope`,
+/// and within a volume the first [`SkillLocation`]; sorted by id.
+fn merge(scope: &[VolumeId], entries: Vec<CatalogEntry>) -> Vec<CatalogEntry> {
+    let rank: HashMap<&VolumeId, usize> = scope.iter().enumerate().map(|(i, v)| (v, i)).collect();
+    let mut best: HashMap<SkillId, CatalogEntry> = HashMap::with_capacity(entries.len());
+    for entry in entries {
+        let key = |e: &CatalogEntry| {
+            (
+                rank.get(&e.volume).copied().unwrap_or(usize::MAX),
+                e.location,
+            )
+        };
+        match best.get(&entry.skill_id) {
+            Some(current) if key(current) <= key(&entry) => {}
+            _ => {
+                best.insert(entry.skill_id.clone(), entry);
+            }
+        }
+    }
+    let mut merged: Vec<CatalogEntry> = best.into_values().collect();
+    merged.sort_by(|a, b| a.skill_id.cmp(&b.skill_id));
+    merged
+}
+
+/// `volumes` without repeats, in order.
+fn distinct(volumes: &[VolumeId]) -> Vec<VolumeId> {
+    let mut seen = HashSet::new();
+    volumes
+        .iter()
+        .filter(|v| seen.insert(*v))
+        .cloned()
+        .collect()
+}
+
+/// A query of the merged view of `scope` (one row per skill id: the
+/// earliest volume, then the first [`SkillLocation`]), with the filters of
+/// `query` (all but `q`), sorted by id, returning `columns` and, last, the
+/// number of matching rows; paged by `(offset, limit)` when given.
+fn merged_select(
+    scope: &[VolumeId],
+    query: &ListQuery,
+    columns: &str,
+    page: Option<(usize, Option<usize>)>,
+) -> (String, Vec<SqlValue>) {
+    let volumes: Vec<SqlValue> = scope.iter().map(|v| v.to_string().into()).collect();
+    let volume_rank: String = (0..scope.len())
+        .map(|i| format!(" WHEN ? THEN {i}"))
+        .collect();
+    let mut params: Vec<SqlValue> = volumes.clone();
+    params.extend(volumes);
+    let mut filters = vec!["pick = 1"];
+    if let Some(category) = &query.category {
+        filters.push("category = ? COLLATE NOCASE");
+        params.push(category.as_str().into());
+    }
+    match query.kind {
+        Some(TypeFilter::Kind(kind)) => {
+            filters.push("kind = ?");
+            params.push(kind.as_str().into());
+        }
+        Some(TypeFilter::Runtime(runtime)) => {
+            filters.push("runtime = ?");
+            params.push(runtime.as_str().into());
+        }
+        None => {}
+    }
+    if let Some(status) = query.status {
+        filters.push("status = ?");
+        params.push(status.as_str().into());
+    }
+    let (limit, offset) = match page {
+        Some((offset, limit)) => (
+            limit.map_or(-1, |l| i64::try_from(l).unwrap_or(i64::MAX)),
+            i64::try_from(offset).unwrap_or(i64::MAX),
+        ),
+        None => (-1, 0),
+    };
+    params.push(limit.into());
+    params.push(offset.into());
+    let columns: Vec<String> = columns.split(", ").map(|c| format!("c.{c}")).collect();
+    // The window sorts only ids and the filtered columns; the wanted
+    // columns are read for the page alone.
+    let sql = format!(
+        "WITH merged AS (SELECT rowid AS r, skill_id, category, kind, runtime, status, \
+         ROW_NUMBER() OVER (PARTITION BY skill_id ORDER BY CASE volume{volume_rank} END, \
+         CASE location WHEN 'file' THEN 0 WHEN 'agent-skill' THEN 1 ELSE 2 END) AS pick \
+         FROM skill_catalog WHERE error_code IS NULL AND volume IN ({})), \
+         page AS (SELECT r, skill_id, COUNT(*) OVER () AS n FROM merged WHERE {} \
+         ORDER BY skill_id LIMIT ? OFFSET ?) \
+         SELECT {}, page.n FROM page JOIN skill_catalog c ON c.rowid = page.r \
+         ORDER BY page.skill_id",
+        placeholders(scope.len()),
+        filters.join(" AND "),
+        columns.join(", ")
+    );
+    (sql, params)
+}
+
+fn count_value(value: &SqlValue) -> Result<usize, CatalogError> {
+    value
+        .as_integer()
+        .and_then(|n| usize::try_from(n).ok())
+        .ok_or_else(|| CatalogError::Corrupt {
+            volume: String::new(),
+            path: String::new(),
+            message: format!("row count is {value:?}"),
+        })
+}
+
+fn placeholders(n: usize) -> String {
+    vec!["?"; n].join(", ")
+}
+
+/// A decoded `skill_catalog` row.
+enum Row {
+    Skill(CatalogEntry),
+    Problem(CatalogProblem),
+}
+
+fn decode_row(row: Vec<SqlValue>) -> Result<Row, CatalogError> {
+    let text = |i: usize| row.get(i).and_then(SqlValue::as_text);
+    let volume_text = text(0).unwrap_or_default().to_owned();
+    let path = text(1).unwrap_or_default().to_owned();
+    let corrupt = |message: String| CatalogError::Corrupt {
+        volume: volume_text.clone(),
+        path: path.clone(),
+        message,
+    };
+    if row.len() != COLUMN_COUNT {
+        return Err(corrupt(format!("{} columns", row.len())));
+    }
+    let volume: VolumeId = volume_text
+        .parse()
+        .map_err(|e| corrupt(format!("volume: {e}")))?;
+    let required = |i: usize, name: &str| {
+        text(i)
+            .map(str::to_owned)
+            .ok_or_else(|| corrupt(format!("{name} is missing")))
+    };
+    let id = |i: usize, name: &str| {
+        parse_id(&required(i, name)?).map_err(|e| corrupt(format!("{name}: {e}")))
+    };
+    let skill_id_text = required(2, "skill_id")?;
+    let location = SkillLocation::from_name(&required(3, "location")?)
+        .ok_or_else(|| corrupt("unknown location".into()))?;
+    let blob = id(4, "blob")?;
+    let commit = id(5, "last_commit")?;
+    if let Some(code) = text(16) {
+        return Ok(Row::Problem(CatalogProblem {
+            volume,
+            path: path.clone(),
+            skill_id: skill_id_text,
+            blob,
+            commit,
+            code: code.to_owned(),
+            message: text(17).unwrap_or_default().to_owned(),
+            line: row
+                .get(18)
+                .and_then(SqlValue::as_integer)
+                .and_then(|n| u32::try_from(n).ok()),
+        }));
+    }
+    let kind = match required(10, "kind")?.as_str() {
+        "context" => SkillKind::Context,
+        "executable" => SkillKind::Executable,
+        other => return Err(corrupt(format!("kind `{other}`"))),
+    };
+    let runtime = text(11)
+        .map(|r| r.parse::<Runtime>())
+        .transpose()
+        .map_err(|e| corrupt(e.to_string()))?;
+    let execution_mode = text(12)
+        .map(|m| m.parse::<ExecutionMode>())
+        .transpose()
+        .map_err(|e| corrupt(e.to_string()))?;
+    let status = text(13)
+        .map(|s| s.parse::<SkillStatus>())
+        .transpose()
+        .map_err(|e| corrupt(e.to_string()))?;
+    Ok(Row::Skill(CatalogEntry {
+        skill_id: SkillId::new(&skill_id_text).map_err(|e| corrupt(e.to_string()))?,
+        location,
+        blob,
+        commit,
+        name: required(6, "name")?,
+        category: required(7, "category")?,
+        description: required(8, "description")?,
+        keywords: serde_json::from_str(&required(9, "keywords")?)
+            .map_err(|e| corrupt(format!("keywords: {e}")))?,
+        kind,
+        runtime,
+        execution_mode,
+        status,
+        summary_json: required(14, "summary")?,
+        signature_json: text(15).map(str::to_owned),
+        volume,
+        path,
+    }))
+}
+
+#[cfg(all(test, feature = "rusqlite"))]
+#[path = "catalog/tests.rs"]
+mod tests;
