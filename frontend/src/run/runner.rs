@@ -1,0 +1,93 @@
+//! The seam to the browser runtimes (Pyodide, JavaScript workers, ngspice,
+//! Three.js scenes): a [`Runner`] runs one node's skill code on its inputs.
+//!
+//! The runtimes live in `crate::runtime`; until they are part of the
+//! build this module stands in with the same interface, so orchestration
+//! is complete and testable with the engine's built-in nodes: `run`
+//! answers that the runtime is not available, `python_status` says
+//! Python is not loaded.
+
+use llmos_core::types::{PortSpec, Runtime};
+use serde_json::{Map, Value};
+use sycamore::prelude::*;
+
+/// One node for a runtime to run.
+#[derive(Debug, Clone)]
+// The runtimes read every field; this stand-in reads only some.
+#[allow(dead_code)]
+pub struct RunRequest {
+    pub node_id: String,
+    pub skill_id: String,
+    pub runtime: Runtime,
+    pub code: String,
+    pub language: String,
+    pub inputs_spec: Vec<PortSpec>,
+    pub outputs_spec: Vec<PortSpec>,
+    pub inputs: Map<String, Value>,
+}
+
+/// Why a runtime could not run a node.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RunError {
+    pub code: String,
+    pub message: String,
+}
+
+impl std::fmt::Display for RunError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.message)
+    }
+}
+
+/// Where the Python runtime is.
+#[derive(Debug, Clone, PartialEq)]
+// Only the runtimes move past `NotLoaded`.
+#[allow(dead_code)]
+pub enum RuntimeStatus {
+    NotLoaded,
+    Loading,
+    Ready,
+    Failed(String),
+}
+
+impl RuntimeStatus {
+    pub fn label(&self) -> String {
+        match self {
+            RuntimeStatus::NotLoaded => "not loaded".to_owned(),
+            RuntimeStatus::Loading => "loading…".to_owned(),
+            RuntimeStatus::Ready => "ready".to_owned(),
+            RuntimeStatus::Failed(why) => format!("failed: {why}"),
+        }
+    }
+}
+
+/// Runs skill code in the browser; cheap to clone.
+#[derive(Clone)]
+pub struct Runner {
+    python: Signal<RuntimeStatus>,
+}
+
+impl Runner {
+    pub fn new() -> Self {
+        Runner {
+            python: create_signal(RuntimeStatus::NotLoaded),
+        }
+    }
+
+    pub async fn run(&self, req: RunRequest) -> Result<Map<String, Value>, RunError> {
+        Err(RunError {
+            code: "runtime-unavailable".to_owned(),
+            message: format!(
+                "the {} runtime is not part of this build, so node `{}` cannot run in the browser",
+                req.runtime, req.node_id
+            ),
+        })
+    }
+
+    /// Stops a running node (terminates its worker).
+    pub fn stop(&self, _node_id: &str) {}
+
+    pub fn python_status(&self) -> ReadSignal<RuntimeStatus> {
+        *self.python
+    }
+}
