@@ -118,6 +118,11 @@ impl Core {
         HIT_PX / self.viewport.scale
     }
 
+    /// Ports are drawn, and so can be hit, from medium zoom on.
+    fn ports_visible(&self) -> bool {
+        self.viewport.scale >= render::MEDIUM_SCALE
+    }
+
     fn fit(&mut self, scene: &Scene) {
         if self.width < 2.0 || self.height < 2.0 {
             self.fit_pending = true;
@@ -285,7 +290,7 @@ fn pointer_down(core: &mut Core, state: AppState, ev: &web_sys::PointerEvent) ->
     }
     let additive = ev.shift_key() || ev.ctrl_key() || ev.meta_key();
     let scene = state.scene.get_clone_untracked();
-    match scene.hit(wx, wy, core.tolerance()) {
+    match scene.hit(wx, wy, core.tolerance(), core.ports_visible()) {
         Hit::Port(from) => {
             core.gesture = Gesture::Connect {
                 from,
@@ -414,7 +419,7 @@ fn pointer_move(
         }
         Gesture::Idle => {
             let scene = state.scene.get_clone_untracked();
-            let hit = scene.hit(wx, wy, tolerance);
+            let hit = scene.hit(wx, wy, tolerance, core.ports_visible());
             let (cursor, port, tip) = match &hit {
                 Hit::Port(end) => (
                     "crosshair",

@@ -7,6 +7,7 @@
 //! boxes when drawing), so drawing a frame is a walk over plain data.
 
 use std::collections::HashMap;
+use std::rc::Rc;
 use std::sync::Arc;
 
 use llmos_core::types::{PortType, Runtime};
@@ -64,15 +65,17 @@ pub struct PortView {
     pub required: bool,
 }
 
-/// One node box.
+/// One node box. Port lists and titles are shared by the nodes of a
+/// skill (a 5,000-node scene would otherwise allocate every port name
+/// thousands of times); a node with ports of its own gets its own copy.
 #[derive(Debug, Clone, PartialEq)]
 pub struct NodeView {
     pub id: String,
-    pub skill_id: String,
-    pub title: String,
+    pub skill_id: Rc<str>,
+    pub title: Rc<str>,
     pub rect: Rect,
-    pub inputs: Vec<PortView>,
-    pub outputs: Vec<PortView>,
+    pub inputs: Rc<Vec<PortView>>,
+    pub outputs: Rc<Vec<PortView>>,
     /// The type of a further input the node accepts under a new name
     /// (math variables, merge parts): drawn as a `+` slot below the inputs.
     pub new_input: Option<PortType>,
@@ -183,62 +186,104 @@ impl Scene {
         skills: &dyn SkillLookup,
         report: Option<&ValidationReport>,
     ) -> Scene {
-        let mut nodes: Vec<NodeView> = Vec::with_capacity(graph.nodes().len());
-        let mut index = HashMap::with_capacity(graph.nodes().len());
-        // One lookup per distinct skill, not per node.
-        let mut signatures: HashMap<&str, (Option<Arc<SkillSignature>>, Option<String>)> =
-            HashMap::new();
+        let n = graph.nodes().len();
+        let mut index: HashMap<String, usize> = HashMap::with_capacity(n);
         for (i, node) in graph.nodes().iter().enumerate() {
-            let (sig, title) = signatures
-                .entry(node.skill_id.as_str())
-                .or_insert_with(|| {
-                    (
-                        skills.signature(&node.skill_id),
-                        skills.title(&node.skill_id),
-                    )
-                })
-                .clone();
             index.entry(node.id.clone()).or_insert(i);
+        }
+        // Input ports fed by edges, by target node; output ports read by
+        // edges, by source node.
+        let mut fed: Vec<Vec<&str>> = vec![Vec::new(); n];
+        let mut read: Vec<Vec<&str>> = vec![Vec::new(); n];
+        for edge in graph.edges() {
+            if let Some(&t) = index.get(&edge.target) {
+                fed[t].push(&edge.target_port);
+            }
+            if let Some(&s) = index.get(&edge.source) {
+                read[s].push(&edge.source_port);
+            }
+        }
+        // What nodes of one skill share, looked up once per skill.
+        struct Shared {
+            sig: Option<Arc<SkillSignature>>,
+            title: Rc<str>,
+            skill_id: Rc<str>,
+            inputs: Rc<Vec<PortView>>,
+            outputs: Rc<Vec<PortView>>,
+        }
+        let mut shared: HashMap<&str, Shared> = HashMap::new();
+        let mut nodes: Vec<NodeView> = Vec::with_capacity(n);
+        for (i, node) in graph.nodes().iter().enumerate() {
+            let skill = shared.entry(node.skill_id.as_str()).or_insert_with(|| {
+                let sig = skills.signature(&node.skill_id);
+                let ports = |list: &[llmos_core::types::PortSpec], inputs: bool| {
+                    Rc::new(
+                        list.iter()
+                            .map(|p| PortView {
+                                name: p.name.clone(),
+                                ty: p.ty,
+                                declared: true,
+                                required: inputs && p.required && p.default.is_none(),
+                            })
+                            .collect::<Vec<_>>(),
+                    )
+                };
+                Shared {
+                    inputs: ports(sig.as_ref().map_or(&[][..], |s| &s.inputs), true),
+                    outputs: ports(sig.as_ref().map_or(&[][..], |s| &s.outputs), false),
+                    title: Rc::from(
+                        skills
+                            .title(&node.skill_id)
+                            .unwrap_or_else(|| default_title(&node.skill_id)),
+                    ),
+                    skill_id: Rc::from(node.skill_id.as_str()),
+                    sig,
+                }
+            });
             let mut view = NodeView {
                 id: node.id.clone(),
-                skill_id: node.skill_id.clone(),
-                title: title.unwrap_or_else(|| default_title(&node.skill_id)),
+                skill_id: Rc::clone(&skill.skill_id),
+                title: Rc::clone(&skill.title),
                 rect: Rect::new(node.position.x, node.position.y, NODE_WIDTH, 0.0),
-                inputs: Vec::new(),
-                outputs: Vec::new(),
+                inputs: Rc::clone(&skill.inputs),
+                outputs: Rc::clone(&skill.outputs),
                 new_input: None,
-                known: sig.is_some(),
-                runtime: sig.as_ref().map(|s| s.runtime),
+                known: skill.sig.is_some(),
+                runtime: skill.sig.as_ref().map(|s| s.runtime),
                 errors: Vec::new(),
                 warnings: Vec::new(),
             };
-            if let Some(sig) = &sig {
-                view.inputs = sig
-                    .inputs
-                    .iter()
-                    .map(|p| PortView {
-                        name: p.name.clone(),
-                        ty: p.ty,
-                        declared: true,
-                        required: p.required && p.default.is_none(),
-                    })
-                    .collect();
-                view.outputs = sig
-                    .outputs
-                    .iter()
-                    .map(|p| PortView {
-                        name: p.name.clone(),
-                        ty: p.ty,
-                        declared: true,
-                        required: false,
-                    })
-                    .collect();
+            if let Some(sig) = &skill.sig {
                 if let Some(ty) = sig.extra_inputs {
                     view.new_input = Some(ty);
-                    for name in extra_input_names(graph, node, sig) {
-                        view.inputs.push(PortView {
+                    for name in extra_input_names(node, sig, &fed[i]) {
+                        Rc::make_mut(&mut view.inputs).push(PortView {
                             name,
                             ty,
+                            declared: false,
+                            required: false,
+                        });
+                    }
+                } else {
+                    // Edges into ports the skill does not declare still
+                    // need a row, so that the user sees (and can delete)
+                    // them.
+                    for port in &fed[i] {
+                        if view.input_index(port).is_none() {
+                            Rc::make_mut(&mut view.inputs).push(PortView {
+                                name: (*port).to_owned(),
+                                ty: PortType::Any,
+                                declared: false,
+                                required: false,
+                            });
+                        }
+                    }
+                }
+                for port in &read[i] {
+                    if view.output_index(port).is_none() {
+                        Rc::make_mut(&mut view.outputs).push(PortView {
+                            name: (*port).to_owned(),
+                            ty: PortType::Any,
                             declared: false,
                             required: false,
                         });
@@ -246,32 +291,6 @@ impl Scene {
                 }
             }
             nodes.push(view);
-        }
-        // Edges into ports a node does not declare still need a row, so
-        // that the user sees (and can delete) them.
-        for edge in graph.edges() {
-            if let Some(&t) = index.get(&edge.target) {
-                let v = &mut nodes[t];
-                if v.known && v.new_input.is_none() && v.input_index(&edge.target_port).is_none() {
-                    v.inputs.push(PortView {
-                        name: edge.target_port.clone(),
-                        ty: PortType::Any,
-                        declared: false,
-                        required: false,
-                    });
-                }
-            }
-            if let Some(&s) = index.get(&edge.source) {
-                let v = &mut nodes[s];
-                if v.known && v.output_index(&edge.source_port).is_none() {
-                    v.outputs.push(PortView {
-                        name: edge.source_port.clone(),
-                        ty: PortType::Any,
-                        declared: false,
-                        required: false,
-                    });
-                }
-            }
         }
         for v in &mut nodes {
             v.rect.h = node_height(v.input_rows(), v.outputs.len());
@@ -430,8 +449,20 @@ fn segment_distance(p: (f64, f64), a: (f64, f64), b: (f64, f64)) -> f64 {
 
 impl Scene {
     /// What is at world point `(x, y)`: a port within `tolerance` (world
-    /// units), else the topmost node, else an edge within `tolerance`.
-    pub fn hit(&self, x: f64, y: f64, tolerance: f64) -> Hit {
+    /// units, and only when `ports`: zoomed far out they are not drawn),
+    /// else the topmost node, else an edge within `tolerance`.
+    pub fn hit(&self, x: f64, y: f64, tolerance: f64, ports: bool) -> Hit {
+        if let Some(end) = ports.then(|| self.port_at(x, y, tolerance)).flatten() {
+            return Hit::Port(end);
+        }
+        if let Some(i) = self.grid.topmost_at(x, y) {
+            return Hit::Node(i as usize);
+        }
+        self.edge_at(x, y, tolerance).map_or(Hit::Empty, Hit::Edge)
+    }
+
+    /// The port whose dot is within `tolerance` of the point.
+    pub fn port_at(&self, x: f64, y: f64, tolerance: f64) -> Option<super::connect::PortEnd> {
         let mut near = Vec::new();
         self.grid.query(
             &Rect::new(
@@ -442,27 +473,15 @@ impl Scene {
             ),
             &mut near,
         );
-        for &i in near.iter().rev() {
-            if let Some((side, row)) = self.nodes[i as usize].port_at(x, y, tolerance) {
-                return Hit::Port(super::connect::PortEnd {
+        near.iter().rev().find_map(|&i| {
+            self.nodes[i as usize]
+                .port_at(x, y, tolerance)
+                .map(|(side, row)| super::connect::PortEnd {
                     node: i as usize,
                     side,
                     row,
-                });
-            }
-        }
-        if let Some(i) = self.grid.topmost_at(x, y) {
-            return Hit::Node(i as usize);
-        }
-        self.edge_at(x, y, tolerance).map_or(Hit::Empty, Hit::Edge)
-    }
-
-    /// The port at a point, ignoring node bodies and edges.
-    pub fn port_at(&self, x: f64, y: f64, tolerance: f64) -> Option<super::connect::PortEnd> {
-        match self.hit(x, y, tolerance) {
-            Hit::Port(end) => Some(end),
-            _ => None,
-        }
+                })
+        })
     }
 
     /// The closest edge within `tolerance` of the point.
@@ -495,11 +514,11 @@ pub fn default_title(skill_id: &str) -> String {
 
 /// Names of the undeclared inputs of a node whose skill accepts extra
 /// inputs: math's expression variables (in order of appearance), then
-/// undeclared params, then ports that edges feed.
+/// undeclared params, then ports that edges feed (`fed`).
 fn extra_input_names(
-    graph: &Graph,
     node: &llmos_core::workflow::Node,
     sig: &SkillSignature,
+    fed: &[&str],
 ) -> Vec<String> {
     let mut names: Vec<String> = Vec::new();
     let mut add = |name: &str| {
@@ -517,8 +536,8 @@ fn extra_input_names(
     for name in node.params.keys() {
         add(name);
     }
-    for e in graph.edges().iter().filter(|e| e.target == node.id) {
-        add(&e.target_port);
+    for port in fed {
+        add(port);
     }
     names
 }
@@ -636,18 +655,20 @@ mod tests {
         let a = &s.nodes[0];
         let (ox, oy) = a.output_pos(0);
         assert_eq!(
-            s.hit(ox + 3.0, oy, 8.0),
+            s.hit(ox + 3.0, oy, 8.0, true),
             Hit::Port(crate::graph::connect::PortEnd {
                 node: 0,
                 side: Side::Output,
                 row: 0
             })
         );
-        assert_eq!(s.hit(50.0, 10.0, 8.0), Hit::Node(0));
+        assert_eq!(s.hit(50.0, 10.0, 8.0, true), Hit::Node(0));
         let (a_end, b_end) = s.edge_ends(&s.edges[0]);
         let mid = ((a_end.0 + b_end.0) / 2.0, (a_end.1 + b_end.1) / 2.0);
-        assert_eq!(s.hit(mid.0, mid.1, 8.0), Hit::Edge(0));
-        assert_eq!(s.hit(mid.0, mid.1 - 60.0, 8.0), Hit::Empty);
+        assert_eq!(s.hit(mid.0, mid.1, 8.0, true), Hit::Edge(0));
+        assert_eq!(s.hit(mid.0, mid.1 - 60.0, 8.0, true), Hit::Empty);
+        // Zoomed out, ports are not drawn: the edge leaving the port is hit.
+        assert_eq!(s.hit(ox + 3.0, oy, 8.0, false), Hit::Edge(0));
     }
 
     #[test]

@@ -223,7 +223,7 @@ impl AppState {
             }
         };
         let stored = self.saved.with_untracked(|s| s.stored) && !untrack(|| self.is_dirty());
-        wasm_bindgen_futures::spawn_local(self.drive(plan, skills, stored));
+        self.spawn(self.drive(plan, skills, stored));
     }
 
     /// Stops the current run.

@@ -112,7 +112,7 @@ impl AppState {
         chat.busy.set(true);
         let controller = web_sys::AbortController::new().ok();
         chat.abort.set(controller.clone());
-        wasm_bindgen_futures::spawn_local(async move {
+        self.spawn(async move {
             let Some(controller) = controller else {
                 chat.update_last(|m| {
                     m.streaming = false;
@@ -213,7 +213,7 @@ impl AppState {
             request["conversation_id"] = json!(id);
         }
         self.chat.making_workflow.set(true);
-        wasm_bindgen_futures::spawn_local(async move {
+        self.spawn(async move {
             let result = api::chat_workflow(request).await;
             self.chat.making_workflow.set(false);
             let answer = match result {

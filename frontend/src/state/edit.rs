@@ -251,7 +251,7 @@ impl AppState {
         let Some(identity) = self.identity() else {
             return;
         };
-        wasm_bindgen_futures::spawn_local(async move {
+        self.spawn(async move {
             let (mut workflow, stored) = (
                 self.graph.with_untracked(|g| g.workflow().clone()),
                 self.saved.with_untracked(|s| s.stored),
@@ -282,7 +282,7 @@ impl AppState {
 
     /// Opens a stored workflow.
     pub fn open_workflow(self, id: String) {
-        wasm_bindgen_futures::spawn_local(async move {
+        self.spawn(async move {
             match api::get_workflow(&id).await {
                 Ok(stored) => {
                     let name = stored.workflow.name.clone();
@@ -306,7 +306,7 @@ impl AppState {
             return;
         };
         self.workflows.set(Load::Loading);
-        wasm_bindgen_futures::spawn_local(async move {
+        self.spawn(async move {
             let result = api::list_workflows(&identity).await;
             self.workflows.set(match result {
                 Ok(list) => Load::Ready(list),
@@ -316,7 +316,7 @@ impl AppState {
     }
 
     pub fn delete_stored_workflow(self, id: String) {
-        wasm_bindgen_futures::spawn_local(async move {
+        self.spawn(async move {
             match api::delete_workflow(&id).await {
                 Ok(_) => {
                     if self.graph.with_untracked(|g| g.workflow().id == id) {
@@ -338,7 +338,7 @@ impl AppState {
             return;
         }
         self.workflow_history.set(Load::Loading);
-        wasm_bindgen_futures::spawn_local(async move {
+        self.spawn(async move {
             let result = api::workflow_history(&id).await;
             self.workflow_history.set(match result {
                 Ok(list) => Load::Ready(list),

@@ -191,6 +191,8 @@ pub struct AppState {
     pub skill_editor: skills::SkillsState,
     pub runner: Signal<Runner>,
     next_id: Signal<u64>,
+    /// The app's root scope: tasks run in it (see [`AppState::spawn`]).
+    scope: NodeHandle,
 }
 
 impl AppState {
@@ -198,10 +200,27 @@ impl AppState {
     pub fn new() -> Self {
         let skills = create_signal(Rc::new(SkillIndex::builtins()));
         let graph = create_signal(Graph::new(edit::untitled()));
-        let report = create_memo(move || {
-            let index = skills.get_clone();
-            Rc::new(graph.with(|g| analyze(g.workflow(), index.catalog(), Limits::STORED).0))
-        });
+        // Validation does not depend on positions: moves reuse the last
+        // report (see `Graph::structure_version`).
+        let mut last: Option<(u64, Rc<SkillIndex>, Rc<ValidationReport>)> = None;
+        let report = create_selector_with(
+            move || {
+                let index = skills.get_clone();
+                let structure = graph.with(Graph::structure_version);
+                if let Some((s, i, r)) = &last
+                    && *s == structure
+                    && Rc::ptr_eq(i, &index)
+                {
+                    return Rc::clone(r);
+                }
+                let report = Rc::new(
+                    graph.with(|g| analyze(g.workflow(), index.catalog(), Limits::STORED).0),
+                );
+                last = Some((structure, index, Rc::clone(&report)));
+                report
+            },
+            Rc::ptr_eq,
+        );
         let scene = create_memo(move || {
             let index = skills.get_clone();
             let report = report.get_clone();
@@ -230,6 +249,7 @@ impl AppState {
             skill_editor: skills::SkillsState::new(),
             runner: create_signal(Runner::new()),
             next_id: create_signal(1),
+            scope: use_current_scope(),
         }
     }
 
@@ -238,6 +258,16 @@ impl AppState {
             Session::SignedIn(id) => Some(id),
             _ => None,
         }
+    }
+
+    /// Runs a task in the app's root scope: reactive operations
+    /// (batches, new views after a state change) need a current root,
+    /// which a bare `spawn_local` task does not have. The root scope lives
+    /// as long as the page, so tasks are never cut short by a component
+    /// going away.
+    pub fn spawn(self, task: impl std::future::Future<Output = ()> + 'static) {
+        self.scope
+            .run_in(move || sycamore::futures::spawn_local_scoped(task));
     }
 
     fn fresh_id(&self) -> u64 {
@@ -261,7 +291,7 @@ impl AppState {
             return;
         }
         self.session.set(Session::Checking);
-        wasm_bindgen_futures::spawn_local(async move {
+        self.spawn(async move {
             match api::me().await {
                 Ok(identity) => {
                     self.session.set(Session::SignedIn(identity));
@@ -326,7 +356,7 @@ impl AppState {
     }
 
     pub fn reload_skills(self) {
-        wasm_bindgen_futures::spawn_local(self.load_skills());
+        self.spawn(self.load_skills());
     }
 
     // -- Notices -------------------------------------------------------------
@@ -343,7 +373,8 @@ impl AppState {
             list.drain(..excess);
         });
         if kind != NoticeKind::Error {
-            set_timeout(6_000, move || self.dismiss(id));
+            self.scope
+                .run_in(|| set_timeout(6_000, move || self.dismiss(id)));
         }
     }
 
@@ -438,8 +469,10 @@ impl AppState {
     }
 }
 
-/// Runs `f` once after `ms` milliseconds.
+/// Runs `f` once after `ms` milliseconds, in the current scope.
 pub fn set_timeout(ms: i32, f: impl FnOnce() + 'static) {
+    let scope = use_current_scope();
+    let f = move || scope.run_in(f);
     let Some(window) = web_sys::window() else {
         return;
     };

@@ -194,7 +194,7 @@ impl AppState {
         let ed = self.skill_editor;
         ed.detail.set(Load::Loading);
         ed.history.set(Load::Loading);
-        wasm_bindgen_futures::spawn_local(async move {
+        self.spawn(async move {
             let volume = Some(skill.volume.as_str()).filter(|v| !v.is_empty());
             let (detail, raw, history) = futures::join!(
                 api::get_skill(&skill.skill_id, volume),
@@ -261,7 +261,7 @@ impl AppState {
         let selected = ed.selected.get_clone_untracked();
         ed.saving.set(true);
         ed.server_error.set(None);
-        wasm_bindgen_futures::spawn_local(async move {
+        self.spawn(async move {
             let volume = Some(target.as_str()).filter(|v| !v.is_empty());
             let result = match (&selected, creating) {
                 (Some(skill), false) => {
@@ -330,7 +330,7 @@ impl AppState {
             return;
         };
         ed.diff.set(Load::Loading);
-        wasm_bindgen_futures::spawn_local(async move {
+        self.spawn(async move {
             let result = api::skill_diff(&skill.skill_id, &skill.volume, &from, &to).await;
             ed.diff.set(match result {
                 Ok(text) => Load::Ready(DiffView { from, to, text }),
@@ -344,7 +344,7 @@ impl AppState {
         let Some(skill) = self.skill_editor.selected.get_clone_untracked() else {
             return;
         };
-        wasm_bindgen_futures::spawn_local(async move {
+        self.spawn(async move {
             match api::rollback_skill(&skill.skill_id, &skill.volume, &commit).await {
                 Ok(_) => {
                     let short: String = commit.chars().take(8).collect();
@@ -368,7 +368,7 @@ impl AppState {
         let Some(identity) = self.identity() else {
             return;
         };
-        wasm_bindgen_futures::spawn_local(async move {
+        self.spawn(async move {
             match api::promote_skill(&identity, &team_id, &skill.skill_id, &reason).await {
                 Ok(answer) => {
                     let to = answer["to"]

@@ -86,7 +86,7 @@ fn node_facts(state: AppState, id: &str) -> NodeFacts {
         let sig = entry.and_then(|e| e.signature.clone());
         let mut rows = Vec::new();
         if let Some(view) = view {
-            for port in &view.inputs {
+            for port in view.inputs.iter() {
                 let spec = sig.as_ref().and_then(|s| s.input(&port.name));
                 let bound_from = g
                     .edge_into(id, &port.name)
@@ -123,7 +123,7 @@ fn node_facts(state: AppState, id: &str) -> NodeFacts {
         }
         NodeFacts {
             exists: true,
-            title: view.map(|v| v.title.clone()).unwrap_or_default(),
+            title: view.map(|v| v.title.to_string()).unwrap_or_default(),
             skill_id: node.skill_id.clone(),
             runtime: sig.as_ref().map(|s| s.runtime.as_str().to_owned()),
             volume: entry.map(|e| e.volume.clone()),

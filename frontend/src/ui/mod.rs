@@ -206,7 +206,8 @@ fn Header() -> View {
                 button(class=nav(Page::Workbench), on:click=show_workbench) { "Workflow" }
                 button(class=nav(Page::Skills), on:click=show_skills) { "Skills" }
             }
-            div(class="wf-title") {
+            div(class=move || if state.page.get() == Page::Workbench { "wf-title" } else { "wf-title hidden" }) {
+                (if dirty() { view! { span(class="dirty", title="Unsaved changes") { "●" } } } else { view! {} })
                 input(
                     id="workflow-name",
                     class="name-input",
@@ -214,9 +215,8 @@ fn Header() -> View {
                     prop:value=name(),
                     on:change=rename,
                 )
-                (if dirty() { view! { span(class="dirty", title="Unsaved changes") { "●" } } } else { view! {} })
             }
-            div(class="actions") {
+            div(class=move || if state.page.get() == Page::Workbench { "actions" } else { "actions hidden" }) {
                 button(on:click=new, title="New workflow") { "New" }
                 button(on:click=open, title="Open a stored workflow") { "Open" }
                 button(id="save-button", on:click=save, title="Save (Ctrl+S)") { "Save" }

@@ -49,7 +49,7 @@ pub fn WorkflowsPanel() -> View {
         else {
             return;
         };
-        wasm_bindgen_futures::spawn_local(async move {
+        state.spawn(async move {
             match crate::dom::read_chosen_file(&input).await {
                 Ok(Some((name, text))) => state.import_workflow_text(&name, &text),
                 Ok(None) => {}
