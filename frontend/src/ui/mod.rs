@@ -203,8 +203,8 @@ fn Header() -> View {
         header(class="top") {
             span(class="brand") { "LLMos-Lite" }
             nav(class="tabs") {
-                button(class=nav(Page::Workbench), on:click=show_workbench) { "Workflow" }
-                button(class=nav(Page::Skills), on:click=show_skills) { "Skills" }
+                button(id="nav-workflow", class=nav(Page::Workbench), on:click=show_workbench) { "Workflow" }
+                button(id="nav-skills", class=nav(Page::Skills), on:click=show_skills) { "Skills" }
             }
             div(class=move || if state.page.get() == Page::Workbench { "wf-title" } else { "wf-title hidden" }) {
                 (if dirty() { view! { span(class="dirty", title="Unsaved changes") { "●" } } } else { view! {} })
@@ -218,7 +218,7 @@ fn Header() -> View {
             }
             div(class=move || if state.page.get() == Page::Workbench { "actions" } else { "actions hidden" }) {
                 button(on:click=new, title="New workflow") { "New" }
-                button(on:click=open, title="Open a stored workflow") { "Open" }
+                button(id="header-open", on:click=open, title="Open a stored workflow") { "Open" }
                 button(id="save-button", on:click=save, title="Save (Ctrl+S)") { "Save" }
                 span(class="sep")
                 button(id="undo-button", on:click=undo, disabled=can_undo().is_none(),

@@ -113,7 +113,7 @@ fn free_port() -> u16 {
 pub struct Browser {
     pub client: Client,
     driver: Child,
-    _profile: tempfile::TempDir,
+    profile: tempfile::TempDir,
 }
 
 impl Browser {
@@ -164,6 +164,18 @@ impl Browser {
             }),
         );
         caps.insert("goog:loggingPrefs".into(), json!({"browser": "ALL"}));
+        let downloads = profile.path().join("downloads");
+        std::fs::create_dir_all(&downloads).expect("downloads dir");
+        caps.get_mut("goog:chromeOptions")
+            .and_then(Value::as_object_mut)
+            .expect("chrome options")
+            .insert(
+                "prefs".into(),
+                json!({
+                    "download.default_directory": downloads,
+                    "download.prompt_for_download": false,
+                }),
+            );
         let connector = hyper_util::client::legacy::connect::HttpConnector::new();
         let client = ClientBuilder::new(connector)
             .capabilities(caps)
@@ -173,7 +185,7 @@ impl Browser {
         let browser = Browser {
             client,
             driver,
-            _profile: profile,
+            profile,
         };
         browser.fit_viewport().await;
         browser
@@ -196,6 +208,29 @@ impl Browser {
             .set_window_size(VIEWPORT.0 + chrome[0], VIEWPORT.1 + chrome[1])
             .await
             .expect("set window size");
+    }
+
+    /// Where the browser saves downloads.
+    pub fn downloads(&self) -> PathBuf {
+        self.profile.path().join("downloads")
+    }
+
+    /// Waits for a finished download whose name ends with `suffix`.
+    pub async fn downloaded(&self, suffix: &str) -> PathBuf {
+        let started = Instant::now();
+        loop {
+            let found = std::fs::read_dir(self.downloads())
+                .into_iter()
+                .flatten()
+                .flatten()
+                .map(|e| e.path())
+                .find(|p| p.to_string_lossy().ends_with(suffix));
+            if let Some(path) = found {
+                return path;
+            }
+            assert!(started.elapsed() < WAIT, "no download ending in {suffix}");
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
     }
 
     pub async fn close(mut self) {
