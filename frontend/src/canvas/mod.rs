@@ -11,8 +11,8 @@
 //!
 //! The element carries a few `data-` attributes describing the view
 //! (`data-scale`, `data-ox`, `data-oy`: `screen = world · scale + offset`
-//! in CSS pixels; `data-frames`, `data-draw-ms`), which the browser tests
-//! and the benchmark read.
+//! in CSS pixels; `data-frames`, `data-draw-ms`, `data-first-frame-ms`),
+//! which the browser tests and the benchmark read.
 
 pub mod render;
 pub mod viewport;
@@ -142,6 +142,11 @@ impl Core {
     /// Writes the view to the element's data attributes when it changed.
     fn publish(&mut self, stats: FrameStats, draw_ms: f64) {
         let el = &self.canvas;
+        if self.frames == 1 {
+            // Milliseconds since navigation started: page load to an
+            // interactive canvas, for the benchmark.
+            let _ = el.set_attribute("data-first-frame-ms", &format!("{:.1}", now_ms()));
+        }
         let _ = el.set_attribute("data-frames", &self.frames.to_string());
         let _ = el.set_attribute("data-draw-ms", &format!("{draw_ms:.3}"));
         let _ = el.set_attribute("data-visible-nodes", &stats.nodes.to_string());
