@@ -35,8 +35,19 @@ fn install_panic_hook() {
     }));
 }
 
+/// Removes the static "Loading…" line of `index.html`.
+fn remove_boot_message() {
+    if let Some(boot) = web_sys::window()
+        .and_then(|w| w.document())
+        .and_then(|d| d.get_element_by_id("boot"))
+    {
+        boot.remove();
+    }
+}
+
 fn main() {
     install_panic_hook();
+    remove_boot_message();
     if let Err(err) = api::capture_token_from_url() {
         web_sys::console::error_1(&format!("reading the token from the URL: {err}").into());
     }

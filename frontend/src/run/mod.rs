@@ -488,3 +488,56 @@ impl AppState {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use llmos_core::workflow::{Catalog, Workflow, plan};
+
+    #[test]
+    fn a_failure_skips_exactly_its_descendants_in_the_views() {
+        let wf = Workflow::from_json(
+            r#"{"nodes": [
+              {"id": "a", "skill_id": "builtin:math", "params": {"expression": "1 / 0"}},
+              {"id": "b", "skill_id": "builtin:math", "params": {"expression": "x"}},
+              {"id": "c", "skill_id": "builtin:math", "params": {"expression": "x"}},
+              {"id": "d", "skill_id": "builtin:constant", "params": {"value": 1}}],
+              "edges": [
+                {"source": "a", "source_port": "result", "target": "b", "target_port": "x"},
+                {"source": "b", "source_port": "result", "target": "c", "target_port": "x"}]}"#,
+        )
+        .unwrap();
+        let (plan, _) = plan(&wf, &Catalog::new()).unwrap();
+        let plan = Rc::new(plan);
+        let mut exec = Execution::new(Rc::clone(&plan), Placement::Browser);
+        let mut builtin = BuiltinExecutor::default();
+        let a = plan.index_of("a").unwrap();
+        let inputs = exec.start(a).unwrap().unwrap();
+        let result = builtin.execute(NodeCall {
+            node: &plan.nodes[a],
+            inputs: &inputs,
+        });
+        let error = result.as_ref().err().map(|e| e.message.clone());
+        assert!(error.is_some());
+        exec.finish(a, result, 1.5).unwrap();
+        let views = finished_views(&exec, a, None, error, Some(1.5));
+        let by_id: HashMap<_, _> = views.into_iter().collect();
+        assert_eq!(by_id["a"].status, NodeStatus::Failed);
+        assert_eq!(by_id["a"].duration_ms, Some(1.5));
+        assert!(
+            by_id["a"]
+                .error
+                .as_deref()
+                .unwrap()
+                .contains("division by zero")
+        );
+        assert_eq!(by_id["b"].status, NodeStatus::Skipped);
+        assert_eq!(
+            by_id["c"].error.as_deref(),
+            Some("skipped: upstream node `a` failed")
+        );
+        assert!(!by_id.contains_key("d"), "an independent node is untouched");
+        let d = plan.index_of("d").unwrap();
+        assert!(exec.ready().contains(&d));
+    }
+}

@@ -44,6 +44,11 @@ fn SkillList() -> View {
         list.sort_by_key(|e| e.name.to_lowercase());
         list
     });
+    let status = move || match state.skills_status.get_clone() {
+        Load::Loading => Some("Loading skills…".to_owned()),
+        Load::Failed(why) => Some(format!("Skills could not be loaded: {why}")),
+        _ => None,
+    };
     let template = create_signal(0usize);
     let pick_template =
         move |ev: web_sys::Event| template.set(crate::dom::event_value(&ev).parse().unwrap_or(0));
@@ -58,6 +63,10 @@ fn SkillList() -> View {
                 }
                 button(id="new-skill", class="small", on:click=create) { "New skill" }
             }
+            (match status() {
+                Some(text) => view! { p(class="muted small") { (text) } },
+                None => view! {},
+            })
             ul {
                 Keyed(
                     list=entries,
