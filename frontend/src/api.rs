@@ -332,7 +332,19 @@ impl SkillSummary {
     }
 }
 
-pub async fn list_skills(identity: &Identity) -> ApiResult<Vec<SkillSummary>> {
+/// A skill file the server could not parse (listed apart by `GET /skills`).
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+pub struct BrokenSkill {
+    #[serde(default)]
+    pub volume: String,
+    #[serde(default)]
+    pub path: String,
+    #[serde(default)]
+    pub message: String,
+}
+
+/// The caller's merged view, and the files that failed to parse.
+pub async fn list_skills(identity: &Identity) -> ApiResult<(Vec<SkillSummary>, Vec<BrokenSkill>)> {
     let path = format!(
         "/skills{}",
         query(&[
@@ -341,7 +353,8 @@ pub async fn list_skills(identity: &Identity) -> ApiResult<Vec<SkillSummary>> {
         ])
     );
     let v = json("GET", &path, Body::None).await?;
-    decode(&path, v["skills"].clone())
+    let broken = serde_json::from_value(v["errors"].clone()).unwrap_or_default();
+    Ok((decode(&path, v["skills"].clone())?, broken))
 }
 
 pub async fn get_skill(skill_id: &str, volume: Option<&str>) -> ApiResult<Value> {

@@ -11,7 +11,7 @@ use llmos_core::workflow::builtin;
 use llmos_core::workflow::{Catalog, SkillSignature};
 use serde_json::Value;
 
-use crate::api::SkillSummary;
+use crate::api::{BrokenSkill, SkillSummary};
 use crate::graph::scene::SkillLookup;
 
 /// What kind of library entry a skill is.
@@ -80,6 +80,7 @@ pub struct SkillIndex {
     entries: Vec<SkillEntry>,
     by_id: HashMap<String, usize>,
     catalog: Catalog,
+    broken: Vec<BrokenSkill>,
 }
 
 impl PartialEq for SkillIndex {
@@ -113,7 +114,10 @@ pub fn parse_detail(
     let (code, language) = match &detail["code"] {
         Value::String(s) => (
             Some(s.clone()),
-            detail["language"].as_str().map(str::to_owned),
+            detail["code_language"]
+                .as_str()
+                .or_else(|| detail["language"].as_str())
+                .map(str::to_owned),
         ),
         Value::Object(o) => (
             o.get("code").and_then(Value::as_str).map(str::to_owned),
@@ -229,7 +233,17 @@ impl SkillIndex {
             entries,
             by_id,
             catalog,
+            broken: Vec::new(),
         }
+    }
+
+    /// Skill files of the visible volumes that do not parse.
+    pub fn broken(&self) -> &[BrokenSkill] {
+        &self.broken
+    }
+
+    pub fn set_broken(&mut self, broken: Vec<BrokenSkill>) {
+        self.broken = broken;
     }
 
     pub fn entries(&self) -> &[SkillEntry] {

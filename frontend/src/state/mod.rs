@@ -329,8 +329,8 @@ impl AppState {
             return;
         };
         self.skills_status.set(Load::Loading);
-        let summaries = match api::list_skills(&identity).await {
-            Ok(list) => list,
+        let (summaries, broken) = match api::list_skills(&identity).await {
+            Ok(lists) => lists,
             Err(e) => {
                 self.skills_status.set(Load::Failed(e.to_string()));
                 return;
@@ -350,8 +350,9 @@ impl AppState {
             .await
             .into_iter()
             .collect();
-        self.skills
-            .set(Rc::new(SkillIndex::new(summaries, &details)));
+        let mut index = SkillIndex::new(summaries, &details);
+        index.set_broken(broken);
+        self.skills.set(Rc::new(index));
         self.skills_status.set(Load::Ready(()));
     }
 

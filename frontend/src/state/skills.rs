@@ -261,12 +261,27 @@ impl AppState {
         let selected = ed.selected.get_clone_untracked();
         ed.saving.set(true);
         ed.server_error.set(None);
+        let own_volume = self
+            .identity()
+            .map(|i| format!("users/{}", i.user_id))
+            .unwrap_or_default();
         self.spawn(async move {
             let volume = Some(target.as_str()).filter(|v| !v.is_empty());
+            let resolved = volume.map_or(own_volume.clone(), str::to_owned);
+            // Saving a skill into the volume it came from replaces it; into
+            // another volume (a system skill saved to the user's own) it
+            // creates a copy there, which shadows the original, or replaces
+            // the copy made earlier.
             let result = match (&selected, creating) {
-                (Some(skill), false) => {
+                (Some(skill), false) if skill.volume == resolved => {
                     api::update_skill(&skill.skill_id, text.clone(), volume).await
                 }
+                (Some(skill), false) => match api::create_skill(text.clone(), volume).await {
+                    Err(e) if e.status == 409 => {
+                        api::update_skill(&skill.skill_id, text.clone(), volume).await
+                    }
+                    other => other,
+                },
                 _ => api::create_skill(text.clone(), volume).await,
             };
             ed.saving.set(false);

@@ -67,6 +67,27 @@ fn SkillList() -> View {
                 Some(text) => view! { p(class="muted small") { (text) } },
                 None => view! {},
             })
+            (state.skills.with(|s| {
+                let broken: Vec<View> = s
+                    .broken()
+                    .iter()
+                    .map(|b| {
+                        let line = format!("{}/{}: {}", b.volume, b.path, b.message);
+                        view! { li(class="error small") { (line) } }
+                    })
+                    .collect();
+                if broken.is_empty() {
+                    view! {}
+                } else {
+                    let summary_text = format!("{} file(s) could not be read", broken.len());
+                    view! {
+                        details(class="broken") {
+                            summary(class="error small") { (summary_text) }
+                            ul { (broken) }
+                        }
+                    }
+                }
+            }))
             ul {
                 Keyed(
                     list=entries,
