@@ -2,10 +2,12 @@
 //! Three.js scenes): a [`Runner`] runs one node's skill code on its inputs.
 //!
 //! The runtimes live in `crate::runtime`; until they are part of the
-//! build this module stands in with the same interface, so orchestration
-//! is complete and testable with the engine's built-in nodes: `run`
-//! answers that the runtime is not available, `python_status` says
-//! Python is not loaded.
+//! build this module stands in with the same interface (`Runner::new`,
+//! `run`, `stop`, `python_status`, `RunRequest`, `RuntimeStatus`, an
+//! error that displays its message), so orchestration is complete and
+//! testable with the engine's built-in nodes: `run` answers that the
+//! runtime is not available, and Python reports that it cannot load.
+//! Once the runtimes are in the build, this module re-exports them.
 
 use llmos_core::types::{PortSpec, Runtime};
 use serde_json::{Map, Value};
@@ -39,26 +41,14 @@ impl std::fmt::Display for RunError {
     }
 }
 
-/// Where the Python runtime is.
+/// State of a runtime that loads in the background.
 #[derive(Debug, Clone, PartialEq)]
-// Only the runtimes move past `NotLoaded`.
+// Only the runtimes load or become ready.
 #[allow(dead_code)]
 pub enum RuntimeStatus {
-    NotLoaded,
     Loading,
     Ready,
     Failed(String),
-}
-
-impl RuntimeStatus {
-    pub fn label(&self) -> String {
-        match self {
-            RuntimeStatus::NotLoaded => "not loaded".to_owned(),
-            RuntimeStatus::Loading => "loading…".to_owned(),
-            RuntimeStatus::Ready => "ready".to_owned(),
-            RuntimeStatus::Failed(why) => format!("failed: {why}"),
-        }
-    }
 }
 
 /// Runs skill code in the browser; cheap to clone.
@@ -70,7 +60,7 @@ pub struct Runner {
 impl Runner {
     pub fn new() -> Self {
         Runner {
-            python: create_signal(RuntimeStatus::NotLoaded),
+            python: create_signal(RuntimeStatus::Failed("not part of this build".to_owned())),
         }
     }
 

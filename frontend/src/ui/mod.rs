@@ -24,6 +24,7 @@ use wasm_bindgen::closure::Closure;
 
 use crate::canvas::WorkflowCanvas;
 use crate::keys::{KeyPress, Shortcut, shortcut};
+use crate::run::runner::RuntimeStatus;
 use crate::state::{AppState, CanvasRequest, Page, Session, SideTab};
 
 /// Adds a window event listener for the lifetime of the current scope.
@@ -160,6 +161,15 @@ fn Shell() -> View {
     }
 }
 
+/// How the header shows a runtime's state.
+fn runtime_label(status: &RuntimeStatus) -> String {
+    match status {
+        RuntimeStatus::Loading => "loading…".to_owned(),
+        RuntimeStatus::Ready => "ready".to_owned(),
+        RuntimeStatus::Failed(why) => format!("unavailable ({why})"),
+    }
+}
+
 #[component]
 fn Header() -> View {
     let state = use_context::<AppState>();
@@ -167,7 +177,7 @@ fn Header() -> View {
     let python = move || {
         format!(
             "Python: {}",
-            state.runner.get_clone().python_status().get_clone().label()
+            runtime_label(&state.runner.get_clone().python_status().get_clone())
         )
     };
     let name = move || state.graph.with(|g| g.workflow().name.clone());
