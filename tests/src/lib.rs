@@ -106,6 +106,32 @@ pub fn test_manifest(name: &str) -> PathBuf {
     path
 }
 
+/// The command that builds the whole app (components and frontend).
+pub const APP_BUILD_COMMAND: &str = "./dev build";
+
+/// The app's own `spin.toml`, after checking that what it serves is built:
+/// every component's `.wasm` and the frontend in `frontend/dist`.
+pub fn app_manifest() -> PathBuf {
+    let root = workspace_root();
+    let wasm_dir = target_dir().join("wasm32-wasip2").join("release");
+    for component in ["auth", "chat", "evolve", "skills", "web", "workflows"] {
+        let path = wasm_dir.join(format!("{component}.wasm"));
+        assert!(
+            path.is_file(),
+            "{} is missing; build the app first with:\n    {APP_BUILD_COMMAND}",
+            path.display()
+        );
+    }
+    let index = root.join("frontend").join("dist").join("index.html");
+    assert!(
+        index.is_file(),
+        "{} is missing; build the app first with:\n    {APP_BUILD_COMMAND}",
+        index.display()
+    );
+    llmos_binary();
+    root.join("spin.toml")
+}
+
 /// Runs `llmos` with `args` to completion.
 pub fn run_llmos(args: &[&str], env: &[(&str, &str)]) -> Output {
     let mut command = Command::new(llmos_binary());
