@@ -4,11 +4,8 @@
 //! speak the workbench's language (drop a skill, find a port, read the
 //! canvas status).
 //!
-//! Build first (from the workspace root): `./dev build`, or
-//!
-//! ```text
-//! cargo build --release -p llmos-host && target/release/llmos build
-//! ```
+//! Build first (from the workspace root): `./dev build` (the host, the
+//! components and the workbench).
 //!
 //! Chromium and chromedriver come from Debian (`chromium`,
 //! `chromium-driver`; `./dev setup` installs them). `CHROME_BIN` and
@@ -33,7 +30,7 @@ use fantoccini::actions::{
 use fantoccini::key::Key;
 use fantoccini::wd::{Capabilities, WebDriverCompatibleCommand};
 use fantoccini::{Client, ClientBuilder, Locator};
-use llmos_tests::{Host, HostConfig, target_dir, workspace_root};
+use llmos_tests::{APP_BUILD_COMMAND, Host, HostConfig, app_manifest, target_dir, workspace_root};
 use serde_json::{Value, json};
 
 /// Layout of a node box on the canvas, in world units (see the module docs).
@@ -50,13 +47,13 @@ const WAIT: Duration = Duration::from_secs(20);
 
 /// The app's `spin.toml` with its built components and `frontend/dist`.
 pub fn app() -> HostConfig {
-    let dist = workspace_root().join("frontend/dist/pkg/llmos_frontend_bg.wasm");
+    let wasm = workspace_root().join("frontend/dist/pkg/llmos_frontend_bg.wasm");
     assert!(
-        dist.is_file(),
-        "{} is missing; build the workbench first: bash scripts/build-frontend.sh (or ./dev build)",
-        dist.display()
+        wasm.is_file(),
+        "{} is missing; build the app first with:\n    {APP_BUILD_COMMAND}",
+        wasm.display()
     );
-    HostConfig::new(workspace_root().join("spin.toml"))
+    HostConfig::new(app_manifest())
 }
 
 /// Starts the app and issues a token for `alice` (team `core`).
