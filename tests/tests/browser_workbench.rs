@@ -91,6 +91,7 @@ fn without_a_valid_token_the_page_asks_for_one() {
 #[test]
 fn skills_dropped_on_the_canvas_connect_and_incompatible_ports_are_refused() {
     let (host, token) = start_app();
+    let skills_served = implemented(&host, &token, "/skills");
     block_on(async {
         let browser = Browser::start().await;
         let page = Workbench::open(&browser.client, &host, &token).await;
@@ -136,6 +137,29 @@ fn skills_dropped_on_the_canvas_connect_and_incompatible_ports_are_refused() {
         page.select_node(t).await;
         let issues = page.text("#inspector .issues").await;
         assert!(issues.contains("required input `fields`"), "{issues}");
+        if skills_served {
+            // A system skill from GET /skills: the line plot takes an array.
+            let (plot, p) = page.drop_skill("data-plot-node", (470.0, 420.0)).await;
+            assert_eq!(plot, "data-plot-1");
+            let title = page.text("#inspector h2").await;
+            assert_eq!(title, "Line Plot");
+            page.connect((c, 0), (p, 0)).await;
+            page.wait_text("#canvas-status", "three edges", |s| {
+                count(s, "edges") == Some(3)
+            })
+            .await;
+            // math.result (number) → plot.y (array): refused.
+            page.connect((m, 0), (p, 1)).await;
+            let message = page
+                .wait_text("#canvas-message", "the refusal", |t| {
+                    t.contains("data-plot-1")
+                })
+                .await;
+            assert!(
+                message.contains("(number) cannot feed input `data-plot-1.x` (array)"),
+                "{message}"
+            );
+        }
         page.screenshot("canvas-connected").await;
         browser.close().await;
     });

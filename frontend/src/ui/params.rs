@@ -124,7 +124,10 @@ pub fn ParamEditor(row: ParamRow) -> View {
         .unwrap_or_default();
     let placeholder = default
         .as_ref()
-        .map(|d| format!("default: {}", value_text(ty, d)))
+        .map(|d| match value_text(ty, d) {
+            t if t.is_empty() => "default: empty".to_owned(),
+            t => format!("default: {t}"),
+        })
         .unwrap_or_else(|| {
             if required {
                 "required".to_owned()

@@ -64,8 +64,9 @@ pub fn start_app() -> (Host, String) {
 }
 
 /// Whether `route` is served by the app, or still a placeholder answering
-/// 501 `not-implemented`. Tests of features whose API component has not
-/// landed yet say so and stop there; once it lands they run in full.
+/// 501 `not-implemented`. Tests of features whose API component is a
+/// placeholder in this build say so and stop there; with the component
+/// implemented they run in full.
 pub fn implemented(host: &Host, token: &str, path: &str) -> bool {
     let reply = Reply::get(host, token, path);
     let placeholder = reply.0 == 501;
