@@ -148,7 +148,9 @@ fn NodeInspector(id: String) -> View {
         move || node_facts(state, &id)
     });
     let rows = create_memo(move || facts.with(|f| f.rows.clone()));
-    let run = create_memo({
+    // Only this node's run: previews are rebuilt when it changes, not
+    // when another node of the run finishes.
+    let run = create_selector({
         let id = id.clone();
         move || state.run.with(|r| r.nodes.get(&id).cloned())
     });
@@ -200,15 +202,6 @@ fn NodeInspector(id: String) -> View {
                 view! { ul(class="issues") { (items) } }
             }
         }))
-        h3 { "Inputs" }
-        div(class="params") {
-            Keyed(
-                list=rows,
-                key=|row| row.key(),
-                view=|row| view! { ParamEditor(row=row) },
-            )
-            (if rows.with(Vec::is_empty) { view! { p(class="muted small") { "No inputs." } } } else { view! {} })
-        }
         h3 { "Outputs" }
         (match run.get_clone() {
             None => view! { p(class="muted small") { "Run the workflow to see this node's outputs." } },
@@ -223,7 +216,8 @@ fn NodeInspector(id: String) -> View {
                 if let Some(err) = r.error.clone() {
                     parts.push(view! { pre(class="error-box") { (err) } });
                 }
-                let ports = facts.with(|f| f.outputs.clone());
+                // Untracked: editing a param must not rebuild the previews.
+                let ports = facts.with_untracked(|f| f.outputs.clone());
                 for (name, ty) in ports {
                     if let Some(value) = r.outputs.get(&name).cloned() {
                         parts.push(view! {
@@ -237,13 +231,22 @@ fn NodeInspector(id: String) -> View {
                 parts.into()
             }
         })
+        h3 { "Inputs" }
+        div(class="params") {
+            Keyed(
+                list=rows,
+                key=|row| row.key(),
+                view=|row| view! { ParamEditor(row=row) },
+            )
+            (if rows.with(Vec::is_empty) { view! { p(class="muted small") { "No inputs." } } } else { view! {} })
+        }
     }
 }
 
 #[component(inline_props)]
 fn EdgeInspector(index: usize) -> View {
     let state = use_context::<AppState>();
-    let facts = create_memo(move || {
+    let facts = create_selector(move || {
         let scene = state.scene.get_clone();
         let edge = state.graph.with(|g| g.edges().get(index).cloned());
         edge.map(|e| {
