@@ -71,6 +71,8 @@ pub struct NodeRunView {
     pub duration_ms: Option<f64>,
     pub error: Option<String>,
     pub outputs: JsonMap,
+    /// What the skill's code printed (`print`, `console.log`).
+    pub log: String,
 }
 
 /// The current (or last) run.
@@ -123,6 +125,7 @@ fn view_of(plan: &WorkflowPlan, i: usize, status: NodeStatus, placement: Placeme
         duration_ms: None,
         error: None,
         outputs: JsonMap::new(),
+        log: String::new(),
     }
 }
 
@@ -346,7 +349,7 @@ impl AppState {
                 let t0 = now_ms();
                 running.push((i, t0));
                 let runner = runner.clone();
-                pending.push(async move { (i, t0, runner.run(request).await) });
+                pending.push(async move { (i, t0, runner.run_logged(request).await) });
             }
             self.apply_run_changes(changes);
             while !pending.is_empty() {
@@ -354,10 +357,18 @@ impl AppState {
                     (i, t0, result) = pending.select_next_some() => {
                         let ms = now_ms() - t0;
                         running.retain(|(r, _)| *r != i);
-                        let result = result.map_err(|e| NodeError::new("runtime-error", e.to_string()));
+                        let log = match &result {
+                            Ok(run) => run.log.clone(),
+                            Err(e) => e.log.clone(),
+                        };
+                        let result = result
+                            .map(|run| run.outputs)
+                            .map_err(|e| NodeError::new("runtime-error", e.to_string()));
                         let (outputs, error) = (result.as_ref().ok().cloned(), result.as_ref().err().map(|e| e.message.clone()));
                         let _ = exec.finish(i, result, ms);
-                        self.apply_run_changes(finished_views(&exec, i, outputs, error, Some(ms)));
+                        let mut changes = finished_views(&exec, i, outputs, error, Some(ms));
+                        changes[0].1.log = log;
+                        self.apply_run_changes(changes);
                     }
                     _ = stop => {
                         stopped = true;
@@ -475,6 +486,18 @@ impl AppState {
         body["started_at"] = json!(started_at);
         body["duration_ms"] = json!(duration_ms);
         body["stopped"] = json!(stopped);
+        // What nodes printed, for the trace (the engine's report has no
+        // place for it).
+        let logs: serde_json::Map<String, Value> = self.run.with_untracked(|r| {
+            r.nodes
+                .iter()
+                .filter(|(_, n)| !n.log.is_empty())
+                .map(|(id, n)| (id.clone(), json!(n.log)))
+                .collect()
+        });
+        if !logs.is_empty() {
+            body["logs"] = Value::Object(logs);
+        }
         if let Some(identity) = identity {
             body["user_id"] = json!(identity.user_id);
             body["team_id"] = json!(identity.team());

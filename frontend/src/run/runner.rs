@@ -3,8 +3,9 @@
 //!
 //! The runtimes live in `crate::runtime`; until they are part of the
 //! build this module stands in with the same interface (`Runner::new`,
-//! `run`, `stop`, `python_status`, `RunRequest`, `RuntimeStatus`, an
-//! error that displays its message), so orchestration is complete and
+//! `run_logged`, `stop`, `python_status`, `RunRequest`, `RunOutput`,
+//! `RuntimeStatus`, an error with its message and log), so orchestration
+//! is complete and
 //! testable with the engine's built-in nodes: `run` answers that the
 //! runtime is not available, and Python reports that it cannot load.
 //! Once the runtimes are in the build, this module re-exports them.
@@ -28,11 +29,19 @@ pub struct RunRequest {
     pub inputs: Map<String, Value>,
 }
 
-/// Why a runtime could not run a node.
+/// Why a runtime could not run a node, with what the code printed first.
 #[derive(Debug, Clone, PartialEq)]
 pub struct RunError {
-    pub code: String,
     pub message: String,
+    pub log: String,
+}
+
+/// A successful run: outputs by port, what the code printed.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RunOutput {
+    pub outputs: Map<String, Value>,
+    pub log: String,
+    pub duration_ms: f64,
 }
 
 impl std::fmt::Display for RunError {
@@ -64,13 +73,14 @@ impl Runner {
         }
     }
 
-    pub async fn run(&self, req: RunRequest) -> Result<Map<String, Value>, RunError> {
+    /// Runs one node; the outputs with the run's log.
+    pub async fn run_logged(&self, req: RunRequest) -> Result<RunOutput, RunError> {
         Err(RunError {
-            code: "runtime-unavailable".to_owned(),
             message: format!(
                 "the {} runtime is not part of this build, so node `{}` cannot run in the browser",
                 req.runtime, req.node_id
             ),
+            log: String::new(),
         })
     }
 

@@ -216,6 +216,15 @@ fn NodeInspector(id: String) -> View {
                 if let Some(err) = r.error.clone() {
                     parts.push(view! { pre(class="error-box") { (err) } });
                 }
+                if !r.log.is_empty() {
+                    let log = r.log.clone();
+                    parts.push(view! {
+                        details(class="log", open=true) {
+                            summary(class="small muted") { "Log" }
+                            pre(class="preview-text") { (log) }
+                        }
+                    });
+                }
                 // Untracked: editing a param must not rebuild the previews.
                 let ports = facts.with_untracked(|f| f.outputs.clone());
                 for (name, ty) in ports {
