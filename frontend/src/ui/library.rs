@@ -85,8 +85,14 @@ pub fn NodeLibrary() -> View {
         _ => None,
     };
     let reload = move |_| state.reload_skills();
+    // For scripts and tests: whether the list is final.
+    let loaded = move || match state.skills_status.get_clone() {
+        Load::Idle | Load::Loading => "loading",
+        Load::Ready(()) => "ready",
+        Load::Failed(_) => "failed",
+    };
     view! {
-        aside(class="library", id="node-library") {
+        aside(class="library", id="node-library", data-skills=loaded()) {
             div(class="panel-head") {
                 h2 { "Nodes" }
                 button(class="link", on:click=reload, title="Reload skills") { "↻" }

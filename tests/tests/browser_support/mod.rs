@@ -313,6 +313,10 @@ impl<'a> Workbench<'a> {
             .await
             .expect("open the page");
         page.wait_for("#canvas-status").await;
+        // The library changes shape when the skills arrive; wait for them
+        // (or for their failure) before pointing at anything.
+        page.wait_for("#node-library[data-skills='ready'], #node-library[data-skills='failed']")
+            .await;
         page
     }
 
@@ -496,6 +500,11 @@ impl<'a> Workbench<'a> {
         let id = self
             .wait_text("#inspector-node-id", "the new node", |t| !t.is_empty())
             .await;
+        let about = self.text("#inspector .insp-head .muted").await;
+        assert!(
+            about.contains(skill_id),
+            "dropped a node of another skill: {about}"
+        );
         let at = self.text("#inspector-position").await;
         (id, parse_position(&at))
     }
