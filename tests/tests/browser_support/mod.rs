@@ -72,7 +72,7 @@ pub fn implemented(host: &Host, token: &str, path: &str) -> bool {
     let placeholder = reply.0 == 501;
     if placeholder {
         eprintln!(
-            "SKIPPED: {path} answers 501 not-implemented on this build; the rest of this test needs it"
+            "SKIPPED: {path} answers 501 not-implemented on this build; the steps that need it do not run"
         );
     }
     !placeholder
