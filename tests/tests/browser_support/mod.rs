@@ -20,6 +20,7 @@
 #![allow(dead_code)] // Each test binary uses a different part.
 
 use std::net::TcpListener;
+use std::os::unix::process::CommandExt as _;
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
@@ -127,7 +128,10 @@ impl Browser {
             "chromium or chromedriver is missing: apt-get install chromium chromium-driver (./dev setup)"
         );
         let port = free_port();
+        // In a process group of its own, so that the browser it starts
+        // goes with it even when a failing test never closes the session.
         let driver = Command::new(&driver_bin)
+            .process_group(0)
             .arg(format!("--port={port}"))
             .stdin(Stdio::null())
             .stdout(Stdio::null())
@@ -231,8 +235,19 @@ impl Browser {
         }
     }
 
-    pub async fn close(mut self) {
+    pub async fn close(self) {
         let _ = self.client.clone().close().await;
+        // Drop kills what is left.
+    }
+
+    /// Kills chromedriver and every browser process it started.
+    fn kill_all(&mut self) {
+        if let Ok(pid) = i32::try_from(self.driver.id()) {
+            let _ = nix::sys::signal::killpg(
+                nix::unistd::Pid::from_raw(pid),
+                nix::sys::signal::Signal::SIGKILL,
+            );
+        }
         let _ = self.driver.kill();
         let _ = self.driver.wait();
     }
@@ -240,7 +255,7 @@ impl Browser {
 
 impl Drop for Browser {
     fn drop(&mut self) {
-        let _ = self.driver.kill();
+        self.kill_all();
     }
 }
 
