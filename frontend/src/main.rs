@@ -1,67 +1,55 @@
-//! The LLMos-Lite browser workbench.
+//! The LLMos-Lite browser workbench: a Sycamore page served by the web
+//! component.
 //!
-//! This first page shows the app and the health of the API; the workbench
-//! views (canvas, chat, skills) grow from here.
+//! - [`api`]: every HTTP call, the session token, the chat's SSE stream;
+//! - [`state`]: the one [`state::AppState`] of signals and the methods
+//!   that change it;
+//! - [`graph`]: the workflow under edit, undo history, scene, spatial index
+//!   (plain Rust, unit-tested natively);
+//! - [`canvas`]: the 2D canvas that draws and edits the graph;
+//! - [`run`]: running workflows with the engine shared with the edge;
+//! - [`catalog`]: the skills the page knows;
+//! - [`ui`]: the components;
+//! - [`markdown`], [`sse`], [`keys`], [`dom`]: helpers.
+//!
+//! `runtime` (browser runtimes) and `preview` (rich output previews) are
+//! provided by their own modules.
 
 mod api;
+mod canvas;
+mod catalog;
+mod dom;
+mod graph;
+mod keys;
+mod markdown;
 mod preview;
+mod run;
 mod runtime;
+mod sse;
+mod state;
+mod ui;
 
-use sycamore::futures::spawn_local_scoped;
-use sycamore::prelude::*;
-
-/// What the page knows about the API's health.
-#[derive(Clone, PartialEq)]
-enum Health {
-    Checking,
-    Ok { version: String },
-    Down(String),
+fn install_panic_hook() {
+    std::panic::set_hook(Box::new(|info| {
+        web_sys::console::error_1(&format!("llmos-frontend panicked: {info}").into());
+    }));
 }
 
-#[component]
-fn HealthBadge() -> View {
-    let health = create_signal(Health::Checking);
-    spawn_local_scoped(async move {
-        let next = match api::get_json("/health").await {
-            Ok(body) if body["status"] == "ok" => Health::Ok {
-                version: body["version"].as_str().unwrap_or("?").to_owned(),
-            },
-            Ok(body) => Health::Down(format!("unexpected answer: {body}")),
-            Err(err) => Health::Down(err),
-        };
-        health.set(next);
-    });
-    view! {
-        p(id="health", class="health") {
-            (match health.get_clone() {
-                Health::Checking => "API: checking…".to_owned(),
-                Health::Ok { version } => format!("API: ok (version {version})"),
-                Health::Down(err) => format!("API: unavailable — {err}"),
-            })
-        }
-    }
-}
-
-#[component]
-fn App() -> View {
-    let signed_in = api::token().is_some();
-    view! {
-        header(class="top") {
-            h1 { "LLMos-Lite" }
-            span(class="tagline") { "a browser-native workbench for skills, workflows and LLM chat" }
-        }
-        main {
-            HealthBadge {}
-            p(id="session") {
-                (if signed_in { "Signed in for this session." } else { "Not signed in: open the URL `llmos up` prints." })
-            }
-        }
+/// Removes the static "Loading…" line of `index.html`.
+fn remove_boot_message() {
+    if let Some(boot) = web_sys::window()
+        .and_then(|w| w.document())
+        .and_then(|d| d.get_element_by_id("boot"))
+    {
+        boot.remove();
     }
 }
 
 fn main() {
+    install_panic_hook();
+    remove_boot_message();
     if let Err(err) = api::capture_token_from_url() {
         web_sys::console::error_1(&format!("reading the token from the URL: {err}").into());
     }
-    sycamore::render(App);
+    sycamore::render(ui::App);
 }
