@@ -6,6 +6,7 @@
 #   vendor/pyodide/     Pyodide core: loader, wasm, stdlib zip, lock file
 #   vendor/three/       three.js module build (the module and its core)
 #   vendor/eecircuit/   eecircuit-engine: ngspice in one module, wasm inside
+#   csp-hashes.txt      hashes of the inline scripts of index.html
 #
 # Only the files the runtimes load are copied, nothing else from the
 # packages (no console pages, type definitions, source maps, examples).
@@ -51,3 +52,15 @@ copy "$modules/eecircuit-engine/dist" "$dist/vendor/eecircuit" eecircuit-engine.
 # Licences of what is shipped, beside it.
 cp "$modules/three/LICENSE" "$dist/vendor/three/LICENSE"
 cp "$modules/eecircuit-engine/LICENSE" "$dist/vendor/eecircuit/LICENSE"
+
+# The page's inline scripts, as Content-Security-Policy hashes: the web
+# component allows exactly these ('sha256-…', one a line) and no other
+# inline script.
+node - "$dist/index.html" >"$dist/csp-hashes.txt" <<'JS'
+const { createHash } = require("node:crypto");
+const html = require("node:fs").readFileSync(process.argv[2], "utf8");
+for (const [, attributes, body] of html.matchAll(/<script\b([^>]*)>([\s\S]*?)<\/script>/gi)) {
+  if (/\bsrc\s*=/i.test(attributes)) continue;
+  console.log(`'sha256-${createHash("sha256").update(body, "utf8").digest("base64")}'`);
+}
+JS
