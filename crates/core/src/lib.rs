@@ -10,5 +10,6 @@ pub mod ids;
 pub mod rank;
 pub mod skill;
 pub mod text;
+pub mod trace;
 pub mod types;
 pub mod workflow;

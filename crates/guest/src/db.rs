@@ -11,11 +11,18 @@ use spin_sdk::sqlite::{Connection, QueryResult, Value};
 
 use crate::error::{ApiError, ApiResult};
 
-/// The git volume store's schema, tracked like every other migration.
-pub const STORE_MIGRATIONS: &[Migration] = &[Migration {
-    id: llmos_store::MIGRATION_ID,
-    statements: llmos_store::MIGRATIONS,
-}];
+/// The git volume store's and the trace index's schemas, tracked like
+/// every other migration.
+pub const STORE_MIGRATIONS: &[Migration] = &[
+    Migration {
+        id: llmos_store::MIGRATION_ID,
+        statements: llmos_store::MIGRATIONS,
+    },
+    Migration {
+        id: llmos_store::TRACE_MIGRATION_ID,
+        statements: llmos_store::TRACE_MIGRATIONS,
+    },
+];
 
 /// One schema change: an id that never changes once shipped, and
 /// statements that are safe to run twice (`IF NOT EXISTS`).

@@ -27,6 +27,7 @@ pub mod path;
 pub mod sql;
 pub mod sql_store;
 pub mod store;
+pub mod traces;
 pub mod volume;
 
 pub use dumb_http::{DumbHttpError, DumbHttpResponse};
@@ -39,6 +40,10 @@ pub use path::{PathError, VolumePath};
 pub use sql::{SqlError, SqlExecutor, SqlRows, SqlValue};
 pub use sql_store::{MIGRATION_ID, MIGRATIONS, SCHEMA_VERSION, SqlStore, migrate};
 pub use store::{MemoryStore, ObjectStore, RefName, RefStore, RefUpdate, StoreError};
+pub use traces::{
+    TRACE_MIGRATION_ID, TRACE_MIGRATIONS, TraceFilter, TraceIndex, TracePage, TraceRow,
+    TraceStoreError,
+};
 pub use volume::{
     At, Change, CommitMeta, CommitOutcome, CommitRequest, FileContent, FileDiff, FileEntry,
     HistoryEntry, HistoryPage, HistoryQuery, Promotion, RetryPolicy, VolumeError, VolumeStats,

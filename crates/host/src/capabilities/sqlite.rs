@@ -1,0 +1,409 @@
+//! `fermyon:spin/sqlite@2.0.0` on rusqlite.
+//!
+//! Semantics follow Spin: a component opens a database by label; a label not
+//! listed in its `sqlite_databases` is `access-denied`, a listed label the
+//! host does not know is `no-such-database`. Every guest connection is its own
+//! SQLite connection, so one request's transaction never sees another's
+//! uncommitted writes. Connections are pooled per database once their guest
+//! handle is dropped outside a transaction, which keeps `open` cheap; one
+//! whose connection-level state the guest changed (pragmas, attached or
+//! temporary schemas) is closed instead, so every `open` still behaves like
+//! a fresh connection.
+//!
+//! Databases are opened in WAL mode with a busy timeout, so several host
+//! processes (a running `llmos up` and an `llmos token create`, say) can share
+//! a file. A statement still running at the request deadline is interrupted.
+//! `ATTACH` of files is refused, as in Spin, so a guest cannot reach files
+//! outside its databases.
+
+use std::collections::HashMap;
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use wasmtime::component::Resource;
+
+use crate::runtime::bindings::spin::fermyon::spin::sqlite::{
+    self, Error, QueryResult, RowResult, Value,
+};
+use crate::runtime::state::StoreState;
+
+/// How long a writer waits for another connection's lock before failing.
+const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
+/// Idle connections kept per database.
+const MAX_IDLE_CONNECTIONS: usize = 16;
+/// Largest result a single statement may return to a guest.
+const MAX_RESULT_BYTES: usize = 64 << 20;
+/// Virtual-machine steps between deadline checks of a running statement.
+const PROGRESS_STEPS: i32 = 10_000;
+/// Guest connections one instance may hold at once.
+pub const MAX_OPEN_CONNECTIONS: usize = 256;
+
+/// Where a database lives.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum DatabaseLocation {
+    /// A file (created on first use).
+    File(PathBuf),
+    /// A private in-memory database per connection.
+    Memory,
+}
+
+/// The databases the host knows, by label.
+#[derive(Default)]
+pub struct SqliteDatabases {
+    databases: HashMap<String, Arc<DatabasePool>>,
+}
+
+impl SqliteDatabases {
+    /// Databases for the given labels.
+    pub fn new(locations: HashMap<String, DatabaseLocation>) -> Self {
+        SqliteDatabases {
+            databases: locations
+                .into_iter()
+                .map(|(label, location)| {
+                    (
+                        label,
+                        Arc::new(DatabasePool {
+                            location,
+                            idle: Mutex::new(Vec::new()),
+                        }),
+                    )
+                })
+                .collect(),
+        }
+    }
+
+    /// Whether the host knows `label`.
+    pub fn contains(&self, label: &str) -> bool {
+        self.databases.contains_key(label)
+    }
+
+    fn get(&self, label: &str) -> Option<Arc<DatabasePool>> {
+        self.databases.get(label).cloned()
+    }
+
+    /// Opens a connection outside any guest (used by host commands and tests).
+    pub fn connect(&self, label: &str) -> Option<rusqlite::Result<rusqlite::Connection>> {
+        self.databases.get(label).map(|pool| pool.checkout())
+    }
+}
+
+/// One database and its idle connections.
+pub struct DatabasePool {
+    location: DatabaseLocation,
+    idle: Mutex<Vec<rusqlite::Connection>>,
+}
+
+impl DatabasePool {
+    fn checkout(&self) -> rusqlite::Result<rusqlite::Connection> {
+        if let Some(conn) = self.idle.lock().ok().and_then(|mut idle| idle.pop()) {
+            return Ok(conn);
+        }
+        open_connection(&self.location)
+    }
+
+    fn checkin(&self, conn: rusqlite::Connection) {
+        // A connection left inside a transaction would leak that transaction
+        // into the next guest; such connections are closed instead (SQLite
+        // rolls the transaction back).
+        if !conn.is_autocommit() {
+            return;
+        }
+        if let Ok(mut idle) = self.idle.lock()
+            && idle.len() < MAX_IDLE_CONNECTIONS
+        {
+            idle.push(conn);
+        }
+    }
+}
+
+fn open_connection(location: &DatabaseLocation) -> rusqlite::Result<rusqlite::Connection> {
+    let mut conn = match location {
+        DatabaseLocation::File(path) => {
+            if let Some(parent) = path.parent() {
+                let _ = std::fs::create_dir_all(parent);
+            }
+            let conn = rusqlite::Connection::open(path)?;
+            conn.busy_timeout(BUSY_TIMEOUT)?;
+            conn.pragma_update_and_check(None, "journal_mode", "WAL", |row| {
+                row.get::<_, String>(0)
+            })?;
+            // In WAL mode NORMAL survives process crashes; only an OS crash
+            // may lose the latest commits.
+            conn.pragma_update(None, "synchronous", "NORMAL")?;
+            conn
+        }
+        DatabaseLocation::Memory => rusqlite::Connection::open_in_memory()?,
+    };
+    conn.authorizer(Some(|ctx: rusqlite::hooks::AuthContext<'_>| {
+        use rusqlite::hooks::{AuthAction, Authorization};
+        match ctx.action {
+            AuthAction::Attach { filename } if !matches!(filename, "" | ":memory:") => {
+                Authorization::Deny
+            }
+            _ => Authorization::Allow,
+        }
+    }))?;
+    Ok(conn)
+}
+
+/// A guest's open connection (the `connection` resource).
+pub struct SqliteConnection {
+    pool: Arc<DatabasePool>,
+    conn: Option<rusqlite::Connection>,
+    /// Whether the guest changed connection-level state (pragmas, attached
+    /// or temporary schemas) that a fresh connection would not have.
+    tainted: bool,
+}
+
+impl Drop for SqliteConnection {
+    fn drop(&mut self) {
+        if let Some(conn) = self.conn.take()
+            && !self.tainted
+        {
+            self.pool.checkin(conn);
+        }
+    }
+}
+
+/// Whether `statement` changes state that lives with the connection rather
+/// than the database. Spin gives every `open` a new connection, so such a
+/// connection must not be handed to another guest.
+fn changes_connection_state(statement: &str) -> bool {
+    let mut words = statement
+        .split(|c: char| c.is_whitespace() || c == ';' || c == '(')
+        .filter(|w| !w.is_empty())
+        .map(str::to_ascii_uppercase);
+    match words.next().as_deref() {
+        Some("PRAGMA" | "ATTACH" | "DETACH") => true,
+        Some("CREATE") => matches!(words.next().as_deref(), Some("TEMP" | "TEMPORARY")),
+        _ => false,
+    }
+}
+
+impl sqlite::Host for StoreState {}
+
+impl sqlite::HostConnection for StoreState {
+    async fn open(&mut self, database: String) -> Result<Resource<SqliteConnection>, Error> {
+        if !self.component.sqlite_databases.contains(&database) {
+            return Err(Error::AccessDenied);
+        }
+        let pool = self
+            .services
+            .sqlite
+            .get(&database)
+            .ok_or(Error::NoSuchDatabase)?;
+        if self.open_sqlite_connections >= MAX_OPEN_CONNECTIONS {
+            return Err(Error::Io("too many connections opened".to_owned()));
+        }
+        let resource = self
+            .table
+            .push(SqliteConnection {
+                pool,
+                conn: None,
+                tainted: false,
+            })
+            .map_err(|e| Error::Io(e.to_string()))?;
+        self.open_sqlite_connections += 1;
+        Ok(resource)
+    }
+
+    async fn execute(
+        &mut self,
+        connection: Resource<SqliteConnection>,
+        statement: String,
+        parameters: Vec<Value>,
+    ) -> Result<QueryResult, Error> {
+        let entry = self
+            .table
+            .get_mut(&connection)
+            .map_err(|_| Error::InvalidConnection)?;
+        let conn = match entry.conn.take() {
+            Some(conn) => conn,
+            None => entry.pool.checkout().map_err(io_error)?,
+        };
+        entry.tainted |= changes_connection_state(&statement);
+        let deadline = self.deadline;
+        let (conn, result) = tokio::task::spawn_blocking(move || {
+            let mut conn = conn;
+            let result = run_statement(&mut conn, &statement, parameters, deadline);
+            (conn, result)
+        })
+        .await
+        .map_err(|e| Error::Io(format!("statement did not complete: {e}")))?;
+        if let Ok(entry) = self.table.get_mut(&connection) {
+            entry.conn = Some(conn);
+        }
+        result
+    }
+
+    async fn drop(&mut self, connection: Resource<SqliteConnection>) -> wasmtime::Result<()> {
+        self.table.delete(connection)?;
+        self.open_sqlite_connections = self.open_sqlite_connections.saturating_sub(1);
+        Ok(())
+    }
+}
+
+fn io_error(err: rusqlite::Error) -> Error {
+    Error::Io(err.to_string())
+}
+
+fn run_statement(
+    conn: &mut rusqlite::Connection,
+    statement: &str,
+    parameters: Vec<Value>,
+    deadline: Instant,
+) -> Result<QueryResult, Error> {
+    conn.progress_handler(PROGRESS_STEPS, Some(move || Instant::now() >= deadline))
+        .map_err(io_error)?;
+    let result = query(conn, statement, parameters);
+    let _ = conn.progress_handler(0, None::<fn() -> bool>);
+    result
+}
+
+fn query(
+    conn: &rusqlite::Connection,
+    statement: &str,
+    parameters: Vec<Value>,
+) -> Result<QueryResult, Error> {
+    let mut prepared = conn.prepare_cached(statement).map_err(io_error)?;
+    let columns: Vec<String> = prepared.column_names().map(str::to_owned).collect();
+    let column_count = columns.len();
+    let params = parameters.into_iter().map(|p| match p {
+        Value::Integer(i) => rusqlite::types::Value::Integer(i),
+        Value::Real(r) => rusqlite::types::Value::Real(r),
+        Value::Text(t) => rusqlite::types::Value::Text(t),
+        Value::Blob(b) => rusqlite::types::Value::Blob(b),
+        Value::Null => rusqlite::types::Value::Null,
+    });
+    let mut rows = prepared
+        .query(rusqlite::params_from_iter(params))
+        .map_err(io_error)?;
+    let mut out = Vec::new();
+    let mut bytes = 0usize;
+    while let Some(row) = rows.next().map_err(io_error)? {
+        let mut values = Vec::with_capacity(column_count);
+        for index in 0..column_count {
+            let value = match row.get_ref(index).map_err(io_error)? {
+                rusqlite::types::ValueRef::Null => Value::Null,
+                rusqlite::types::ValueRef::Integer(i) => Value::Integer(i),
+                rusqlite::types::ValueRef::Real(r) => Value::Real(r),
+                rusqlite::types::ValueRef::Text(t) => {
+                    bytes += t.len();
+                    Value::Text(String::from_utf8_lossy(t).into_owned())
+                }
+                rusqlite::types::ValueRef::Blob(b) => {
+                    bytes += b.len();
+                    Value::Blob(b.to_vec())
+                }
+            };
+            bytes += 16;
+            values.push(value);
+        }
+        if bytes > MAX_RESULT_BYTES {
+            return Err(Error::Io(format!(
+                "query result exceeds limit of {MAX_RESULT_BYTES} bytes"
+            )));
+        }
+        out.push(RowResult { values });
+    }
+    Ok(QueryResult { columns, rows: out })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn runs_statements_and_converts_values() {
+        let mut conn = open_connection(&DatabaseLocation::Memory).expect("open");
+        let far = Instant::now() + Duration::from_secs(60);
+        run_statement(
+            &mut conn,
+            "CREATE TABLE t (i INTEGER, r REAL, s TEXT, b BLOB, n)",
+            vec![],
+            far,
+        )
+        .expect("create");
+        let inserted = run_statement(
+            &mut conn,
+            "INSERT INTO t VALUES (?, ?, ?, ?, ?)",
+            vec![
+                Value::Integer(7),
+                Value::Real(1.5),
+                Value::Text("x".to_owned()),
+                Value::Blob(vec![1, 2]),
+                Value::Null,
+            ],
+            far,
+        )
+        .expect("insert");
+        assert!(inserted.rows.is_empty());
+        let result = run_statement(&mut conn, "SELECT * FROM t", vec![], far).expect("select");
+        assert_eq!(result.columns, ["i", "r", "s", "b", "n"]);
+        assert_eq!(result.rows.len(), 1);
+        assert!(matches!(result.rows[0].values[0], Value::Integer(7)));
+        assert!(matches!(result.rows[0].values[4], Value::Null));
+    }
+
+    #[test]
+    fn refuses_to_attach_files() {
+        let mut conn = open_connection(&DatabaseLocation::Memory).expect("open");
+        let far = Instant::now() + Duration::from_secs(60);
+        let err = run_statement(&mut conn, "ATTACH DATABASE '/tmp/x.db' AS x", vec![], far);
+        assert!(err.is_err());
+        run_statement(&mut conn, "ATTACH DATABASE ':memory:' AS m", vec![], far).expect("memory");
+    }
+
+    #[test]
+    fn interrupts_statements_past_the_deadline() {
+        let mut conn = open_connection(&DatabaseLocation::Memory).expect("open");
+        let past = Instant::now();
+        let err = run_statement(
+            &mut conn,
+            "WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c) SELECT count(*) FROM c",
+            vec![],
+            past,
+        )
+        .expect_err("interrupted");
+        assert!(matches!(err, Error::Io(msg) if msg.contains("interrupt")));
+    }
+
+    #[test]
+    fn recognises_statements_that_change_connection_state() {
+        for tainting in [
+            "PRAGMA foreign_keys = ON",
+            "  pragma journal_mode",
+            "ATTACH DATABASE ':memory:' AS m",
+            "create temp table t (x)",
+            "CREATE TEMPORARY VIEW v AS SELECT 1",
+        ] {
+            assert!(changes_connection_state(tainting), "{tainting}");
+        }
+        for plain in [
+            "SELECT 1",
+            "CREATE TABLE t (x)",
+            "INSERT INTO pragma_log VALUES (1)",
+            "BEGIN",
+        ] {
+            assert!(!changes_connection_state(plain), "{plain}");
+        }
+    }
+
+    #[test]
+    fn pools_only_connections_outside_transactions() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let pool = DatabasePool {
+            location: DatabaseLocation::File(dir.path().join("db.sqlite")),
+            idle: Mutex::new(Vec::new()),
+        };
+        let conn = pool.checkout().expect("checkout");
+        conn.execute_batch("BEGIN; CREATE TABLE t (x);")
+            .expect("begin");
+        pool.checkin(conn);
+        assert_eq!(pool.idle.lock().expect("lock").len(), 0);
+        let conn = pool.checkout().expect("checkout");
+        pool.checkin(conn);
+        assert_eq!(pool.idle.lock().expect("lock").len(), 1);
+    }
+}
