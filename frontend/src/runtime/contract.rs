@@ -3,18 +3,28 @@
 //! inputs a run receives and the outputs it must return. Pure functions,
 //! tested natively.
 
+use llmos_core::skill::languages;
 use llmos_core::types::{PortSpec, Runtime};
 use llmos_core::workflow::compat::{accept, json_kind, value_matches};
 use serde_json::{Map, Value};
 
-/// The language of the code block a runtime executes in the browser, or
-/// `None` for runtimes the browser does not run.
-pub fn expected_language(runtime: Runtime) -> Option<&'static str> {
-    match runtime {
-        Runtime::PythonWasm => Some("python"),
-        Runtime::Javascript | Runtime::Threejs => Some("javascript"),
-        Runtime::Spice => Some("spice"),
-        Runtime::WasmComponent | Runtime::Builtin => None,
+/// Whether the browser runs `runtime` with a code block in `language`
+/// (the languages the skill parser accepts for it: `python` or `py`, …);
+/// `"RuntimeError: …"` if not.
+pub fn check_language(runtime: Runtime, language: &str) -> Result<(), String> {
+    if matches!(runtime, Runtime::WasmComponent | Runtime::Builtin) {
+        return Err(format!(
+            "RuntimeError: `{runtime}` skills do not run in the browser"
+        ));
+    }
+    let accepted = languages(runtime);
+    if accepted.contains(&language) {
+        Ok(())
+    } else {
+        Err(format!(
+            "RuntimeError: the code block of a `{runtime}` skill must be {}, not `{language}`",
+            accepted.join(", ")
+        ))
     }
 }
 
@@ -157,8 +167,14 @@ mod tests {
 
     #[test]
     fn languages_follow_the_runtime() {
-        assert_eq!(expected_language(Runtime::Threejs), Some("javascript"));
-        assert_eq!(expected_language(Runtime::Spice), Some("spice"));
-        assert_eq!(expected_language(Runtime::Builtin), None);
+        assert!(check_language(Runtime::Threejs, "javascript").is_ok());
+        assert!(check_language(Runtime::PythonWasm, "py").is_ok());
+        let err = check_language(Runtime::Spice, "python").unwrap_err();
+        assert!(err.contains("must be spice, netlist"), "{err}");
+        let err = check_language(Runtime::Builtin, "").unwrap_err();
+        assert_eq!(
+            err,
+            "RuntimeError: `builtin` skills do not run in the browser"
+        );
     }
 }

@@ -253,18 +253,7 @@ impl Runner {
     }
 
     async fn execute(&self, req: &RunRequest) -> Result<(Map<String, Value>, String), RunError> {
-        let language = contract::expected_language(req.runtime).ok_or_else(|| {
-            RunError::failed(format!(
-                "RuntimeError: `{}` skills do not run in the browser",
-                req.runtime
-            ))
-        })?;
-        if req.language != language {
-            return Err(RunError::failed(format!(
-                "RuntimeError: the code block of a `{}` skill must be `{language}`, not `{}`",
-                req.runtime, req.language
-            )));
-        }
+        contract::check_language(req.runtime, &req.language).map_err(RunError::failed)?;
         let inputs =
             contract::prepare_inputs(&req.inputs_spec, &req.inputs).map_err(RunError::failed)?;
         let inputs_json = serde_json::to_string(&inputs).expect("a JSON map always serialises");
@@ -328,7 +317,7 @@ impl Runner {
                 (outputs, log)
             }
             Runtime::WasmComponent | Runtime::Builtin => {
-                unreachable!("refused by expected_language")
+                unreachable!("refused by check_language")
             }
         };
         let outputs =
