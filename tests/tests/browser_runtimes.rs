@@ -468,3 +468,42 @@ fn skill_errors_keep_their_type_and_message() {
         browser.close().await;
     });
 }
+
+#[test]
+fn app_serves_the_page_and_the_skill_workers_with_their_policies() {
+    let host = start_app();
+    let page = host.get("/");
+    let policy = page
+        .header("content-security-policy")
+        .unwrap_or_default()
+        .to_owned();
+    assert!(policy.contains("connect-src 'self'"), "{policy}");
+    assert!(policy.contains("worker-src 'self'"), "{policy}");
+    // index.html's inline boot script is allowed by its hash, not by
+    // 'unsafe-inline'.
+    assert!(policy.contains("'sha256-"), "{policy}");
+    assert!(
+        !policy
+            .split(';')
+            .any(|d| d.trim().starts_with("script-src") && d.contains("unsafe-inline")),
+        "{policy}"
+    );
+    for (script, connect) in [
+        ("/js/js-worker.js", "connect-src 'none'"),
+        ("/js/python-worker.js", "connect-src 'self'"),
+        ("/js/spice-worker.js", "connect-src data:"),
+    ] {
+        let reply = host.get(script);
+        let policy = reply.header("content-security-policy").unwrap_or_default();
+        assert!(policy.contains(connect), "{script}: {policy}");
+        assert!(policy.contains("worker-src 'none'"), "{script}: {policy}");
+    }
+    // Vendored runtimes are served by the app itself.
+    for asset in [
+        "/vendor/pyodide/pyodide.asm.wasm",
+        "/vendor/three/three.module.js",
+        "/vendor/eecircuit/eecircuit-engine.mjs",
+    ] {
+        assert_eq!(host.get(asset).status, 200, "{asset}");
+    }
+}
