@@ -7,6 +7,12 @@
 //!   (Pyodide, Three.js, ngspice) are downloaded once per change.
 //! - A path that looks like a file or an API call and does not exist is a
 //!   JSON 404; any other path is a client-side route and gets `index.html`.
+//! - Pages get a Content-Security-Policy: scripts only from the app itself
+//!   (plus the hashes of the page's inline scripts, listed at build time in
+//!   `csp-hashes.txt`), connections only to the app. The skill workers'
+//!   scripts (`/js/*-worker.js`) get their own, stricter policy: they run
+//!   untrusted code, so they may not connect anywhere (the Python worker
+//!   only to the app, to load Pyodide) nor start workers of their own.
 
 use std::path::{Path, PathBuf};
 use std::time::UNIX_EPOCH;
@@ -18,6 +24,42 @@ use spin_sdk::http_component;
 
 /// Where spin.toml mounts `frontend/dist`.
 const DIST: &str = "/dist";
+
+/// Policy of the HTML pages. Styles may be inline: the views set `style`
+/// attributes. `'wasm-unsafe-eval'` lets the page compile WebAssembly, and
+/// workers may only come from the app.
+const PAGE_CSP: &str = "default-src 'self'; script-src 'self' 'wasm-unsafe-eval'{hashes}; \
+     style-src 'self' 'unsafe-inline'; img-src 'self' data: blob:; connect-src 'self'; \
+     worker-src 'self'; object-src 'none'; base-uri 'none'; form-action 'self'; \
+     frame-ancestors 'none'";
+
+/// The build's list of inline-script hashes (`'sha256-…'` tokens).
+const CSP_HASHES: &str = "csp-hashes.txt";
+
+/// Policies of the skill workers, by script (see `frontend/js/`). They
+/// apply to the worker, whatever the page allows:
+/// - Python: Pyodide compiles WebAssembly and fetches its own files from
+///   the app; after loading, the worker removes fetch from the scope.
+/// - JavaScript: skill code is evaluated with `new Function`
+///   (`'unsafe-eval'`) and may connect nowhere.
+/// - SPICE: ngspice's wasm is inlined in its module as a `data:` URL.
+const WORKER_CSPS: &[(&str, &str)] = &[
+    (
+        "python-worker.js",
+        "default-src 'none'; script-src 'self' 'wasm-unsafe-eval'; connect-src 'self'; \
+         worker-src 'none'; base-uri 'none'",
+    ),
+    (
+        "js-worker.js",
+        "default-src 'none'; script-src 'self' 'unsafe-eval'; connect-src 'none'; \
+         worker-src 'none'; base-uri 'none'",
+    ),
+    (
+        "spice-worker.js",
+        "default-src 'none'; script-src 'self' 'wasm-unsafe-eval'; connect-src data:; \
+         worker-src 'none'; base-uri 'none'",
+    ),
+];
 
 /// Path prefixes that belong to the API; a miss under them is never a page.
 const API_PREFIXES: &[&str] = &[
@@ -89,6 +131,46 @@ fn resolve(segments: &[String]) -> ApiResult<(PathBuf, bool)> {
     Ok((index, true))
 }
 
+/// The Content-Security-Policy of a served file: the page policy for HTML,
+/// a worker policy for the skill workers' scripts, none for other assets
+/// (browsers ignore it there).
+fn content_security_policy(path: &Path, content_type: &str) -> Option<String> {
+    let in_js = path.parent() == Some(Path::new(DIST).join("js").as_path());
+    let name = path
+        .file_name()
+        .and_then(|n| n.to_str())
+        .unwrap_or_default();
+    if in_js && let Some((_, policy)) = WORKER_CSPS.iter().find(|(script, _)| *script == name) {
+        return Some((*policy).to_owned());
+    }
+    if !content_type.starts_with("text/html") {
+        return None;
+    }
+    let listed = std::fs::read_to_string(Path::new(DIST).join(CSP_HASHES)).unwrap_or_default();
+    Some(PAGE_CSP.replace("{hashes}", &script_hashes(&listed)))
+}
+
+/// The well-formed `'sha256-<base64>'` tokens of the hash list, each with a
+/// leading space; anything else in the file is ignored, so it can never
+/// widen the policy.
+fn script_hashes(listed: &str) -> String {
+    listed
+        .split_whitespace()
+        .filter(|token| {
+            token
+                .strip_prefix("'sha256-")
+                .and_then(|rest| rest.strip_suffix('\''))
+                .is_some_and(|b64| {
+                    b64.len() == 44
+                        && b64
+                            .chars()
+                            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '+' | '/' | '='))
+                })
+        })
+        .map(|token| format!(" {token}"))
+        .collect()
+}
+
 fn serve_file(req: &Request, path: &Path, head: bool, fallback: bool) -> ApiResult<Response> {
     let meta = std::fs::metadata(path).map_err(|err| {
         if fallback {
@@ -131,6 +213,11 @@ fn serve_file(req: &Request, path: &Path, head: bool, fallback: bool) -> ApiResu
         // Revalidate every time: cheap thanks to the ETag, and a rebuilt
         // frontend is never served stale.
         .header("cache-control", "no-cache");
+    if let Some(policy) = content_security_policy(path, &content_type) {
+        builder
+            .header("content-security-policy", policy)
+            .header("referrer-policy", "no-referrer");
+    }
     if matches {
         return Ok(builder.status(304).build());
     }
@@ -144,4 +231,50 @@ fn serve_file(req: &Request, path: &Path, head: bool, fallback: bool) -> ApiResu
     let body = std::fs::read(path)
         .map_err(|err| ApiError::internal(format_args!("reading {}: {err}", path.display())))?;
     Ok(builder.body(body).build())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn worker_scripts_get_their_own_policy() {
+        let js =
+            content_security_policy(Path::new("/dist/js/js-worker.js"), "text/javascript").unwrap();
+        assert!(js.contains("connect-src 'none'"), "{js}");
+        assert!(js.contains("'unsafe-eval'"), "{js}");
+        let py = content_security_policy(Path::new("/dist/js/python-worker.js"), "text/javascript")
+            .unwrap();
+        assert!(
+            py.contains("connect-src 'self'") && !py.contains("unsafe-eval"),
+            "{py}"
+        );
+        assert_eq!(
+            content_security_policy(Path::new("/dist/js/sandbox.js"), "text/javascript"),
+            None
+        );
+        assert_eq!(
+            content_security_policy(Path::new("/dist/x/js-worker.js"), "text/javascript"),
+            None
+        );
+    }
+
+    #[test]
+    fn pages_allow_connections_to_the_app_only() {
+        let page =
+            content_security_policy(Path::new("/dist/index.html"), "text/html; charset=utf-8")
+                .unwrap();
+        assert!(page.contains("connect-src 'self';"), "{page}");
+        assert!(
+            page.contains("script-src 'self' 'wasm-unsafe-eval';"),
+            "{page}"
+        );
+    }
+
+    #[test]
+    fn only_well_formed_hashes_are_listed() {
+        let good = "'sha256-47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU='";
+        let listed = format!("{good}\n'unsafe-inline' 'sha256-short=' *\n");
+        assert_eq!(script_hashes(&listed), format!(" {good}"));
+    }
 }
