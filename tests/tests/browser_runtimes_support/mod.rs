@@ -134,11 +134,11 @@ impl Browser {
     /// mounts the runtime debug panel.
     pub async fn open_workbench(&self, url: &str) -> anyhow::Result<()> {
         self.client.goto(url).await?;
-        // The app renders #health once its wasm module is running.
+        // The workbench renders its canvas status once its wasm module runs.
         self.client
             .wait()
             .at_most(Duration::from_secs(60))
-            .for_element(fantoccini::Locator::Id("health"))
+            .for_element(fantoccini::Locator::Id("canvas-status"))
             .await
             .context("the workbench did not start")?;
         let mounted = self
