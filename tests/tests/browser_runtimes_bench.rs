@@ -2,7 +2,7 @@
 //! Chromium. Each sample is a new browser with a fresh profile (empty HTTP
 //! cache) opening the workbench and running a small Python node as soon as
 //! the page's runtimes exist. It prints numbers and asserts none; see
-//! `frontend/RUNTIME_BENCH_NOTES.md`.
+//! the "Browser runtimes" section of `BENCHMARKS.md`.
 //!
 //! ```text
 //! cargo test --release -p llmos-tests --test browser_runtimes_bench -- --ignored --nocapture
