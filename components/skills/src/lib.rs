@@ -14,7 +14,6 @@ mod body;
 mod errors;
 mod git;
 mod skills;
-mod system;
 mod volumes;
 
 use llmos_guest::http::{self, method_name};
@@ -41,7 +40,7 @@ fn route(req: &Request) -> ApiResult<Response> {
     }
     let (db, identity) = llmos_guest::open_authenticated(req, &[app::MIGRATIONS])?;
     let app = App::new(&db, identity);
-    system::ensure_imported(&app.volumes)?;
+    llmos_guest::system::ensure_imported(&app.volumes)?;
     match (method, segments.as_slice()) {
         (Method::Get, ["skills"]) => skills::list(&app, req),
         (Method::Post, ["skills"]) => skills::create(&app, req),

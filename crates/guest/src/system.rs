@@ -1,6 +1,8 @@
 //! First start: the shipped system skills become the `system` volume.
 //!
-//! spin.toml mounts `volumes/system` read-only at `/system`. While the
+//! spin.toml mounts `volumes/system` read-only at `/system` in every
+//! component that reads skills, so whichever of them serves the first
+//! request of a fresh install imports them. While the
 //! system volume has no head, every request imports `/system/skills/*.md`
 //! and `/system/skills/*/SKILL.md` as its first commit (a compare-and-swap
 //! against "no ref", so concurrent first requests create one commit). The
@@ -11,12 +13,11 @@ use std::collections::BTreeMap;
 use std::path::Path;
 
 use llmos_core::ids::VolumeId;
-use llmos_guest::{ApiError, ApiResult};
 use llmos_store::catalog::{AGENT_SKILL_FILE, ImportOutcome, SKILLS_DIR, import_initial};
 use llmos_store::object::{GitTime, Signature};
 use llmos_store::{SqlExecutor, SqlStore, VolumePath, Volumes};
 
-use crate::errors;
+use crate::{ApiError, ApiResult};
 
 /// Where spin.toml mounts the shipped volume.
 pub const SYSTEM_MOUNT: &str = "/system";
@@ -28,7 +29,7 @@ const IMPORT_AUTHOR: (&str, &str) = ("LLMos-Lite", "system@llmos.local");
 pub fn ensure_imported<E: SqlExecutor>(volumes: &Volumes<SqlStore<E>>) -> ApiResult<()> {
     if volumes
         .head(&VolumeId::System)
-        .map_err(errors::volume)?
+        .map_err(ApiError::internal)?
         .is_some()
     {
         return Ok(());
@@ -37,7 +38,7 @@ pub fn ensure_imported<E: SqlExecutor>(volumes: &Volumes<SqlStore<E>>) -> ApiRes
     let files = shipped_files(&dir)?;
     if files.is_empty() {
         eprintln!(
-            "skills: no system skills found in {}; the system volume stays empty",
+            "system: no system skills found in {}; the system volume stays empty",
             dir.display()
         );
         return Ok(());
@@ -45,7 +46,7 @@ pub fn ensure_imported<E: SqlExecutor>(volumes: &Volumes<SqlStore<E>>) -> ApiRes
     let author = Signature::new(
         IMPORT_AUTHOR.0,
         IMPORT_AUTHOR.1,
-        GitTime::utc(llmos_guest::now_secs()),
+        GitTime::utc(crate::now_secs()),
     );
     let message = format!(
         "Import the shipped system skills\n\n{} skill files from volumes/system/skills.",
@@ -53,12 +54,12 @@ pub fn ensure_imported<E: SqlExecutor>(volumes: &Volumes<SqlStore<E>>) -> ApiRes
     );
     match import_initial(volumes, &VolumeId::System, &files, &author, &message) {
         Ok(ImportOutcome::Imported { commit, files }) => {
-            eprintln!("skills: imported {files} system skill files as commit {commit}");
+            eprintln!("system: imported {files} system skill files as commit {commit}");
             Ok(())
         }
         Ok(ImportOutcome::AlreadyInitialised { .. }) => Ok(()),
         Err(err) => {
-            eprintln!("skills: importing the system skills failed: {err}");
+            eprintln!("system: importing the system skills failed: {err}");
             Err(ApiError::new(
                 500,
                 "system-import-failed",
