@@ -31,6 +31,8 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Context as _, bail};
 
+pub mod mock_llm;
+
 /// The commands that build what the tests run.
 pub const BUILD_COMMANDS: &str =
     "cargo build --release -p llmos-host && cargo build --target wasm32-wasip2 --release -p probe";

@@ -1,7 +1,8 @@
 //! Glue shared by every Spin component of the app: the JSON error body and
 //! its status codes ([`error`]), request helpers ([`http`]), the database
-//! and its migrations ([`db`]), identity and access rules ([`auth`]), and
-//! the first-start import of the shipped system skills ([`system`]).
+//! and its migrations ([`db`]), identity and access rules ([`auth`]), the LLM client
+//! ([`llm`]) and the first-start import of the shipped system skills
+//! ([`system`]).
 //!
 //! A component's handler is a function from a request to
 //! `ApiResult<Response>`; [`serve`] turns its errors into responses, so
@@ -12,6 +13,7 @@ pub mod auth;
 pub mod db;
 pub mod error;
 pub mod http;
+pub mod llm;
 pub mod system;
 
 use spin_sdk::http::{Request, Response};

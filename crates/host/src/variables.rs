@@ -28,6 +28,7 @@ pub const FAMILIAR_NAMES: &[(&str, &str)] = &[
     ("LLMOS_LLM_BASE_URL", "llm_base_url"),
     ("LLMOS_LLM_MODEL", "llm_model"),
     ("LLMOS_LLM_PROVIDER", "llm_provider"),
+    ("LLMOS_LLM_TIMEOUT_SECS", "llm_timeout_secs"),
 ];
 
 /// The variable the admin token lives in.
