@@ -184,6 +184,13 @@ fn keyboard_shortcuts_delete_undo_redo_run_and_save() {
         page.chord(&[Key::Control, Key::Enter]).await;
         page.wait_text("#run-summary", "a finished run", |t| t.starts_with("done"))
             .await;
+        if workflows_served {
+            // The page reports the run, and the API records it as a trace.
+            page.wait_text("ul.notes", "the recorded run", |t| {
+                t.contains("recorded as trace tr-")
+            })
+            .await;
+        }
         page.side_tab("node").await;
         page.wait_text("#inspector .preview-number", "the result", |t| t == "42")
             .await;

@@ -348,6 +348,21 @@ fn warnings_do_not_invalidate() {
 }
 
 #[test]
+fn a_workflow_that_follows_latest_ignores_every_pin() {
+    let mut pinned = node("d", "double", json!({"x": 1}));
+    pinned.skill_commit = Some("double-c1".into());
+    let mut wf = workflow(vec![pinned], vec![]);
+    wf.extra.insert("follow_latest".into(), json!(true));
+    assert!(wf.follows_latest());
+    let (latest, report) = plan(&wf, &catalog()).unwrap();
+    assert!(report.warnings.is_empty(), "{:#?}", report.warnings);
+    assert_eq!(&*latest.node("d").unwrap().commit, "double-c2");
+    wf.extra.insert("follow_latest".into(), json!(false));
+    let (pinned, _) = plan(&wf, &catalog()).unwrap();
+    assert_eq!(&*pinned.node("d").unwrap().commit, "double-c1");
+}
+
+#[test]
 fn pinned_older_version_is_validated_against_its_own_ports() {
     let mut cat = catalog();
     let mut old = support::skill(

@@ -486,6 +486,8 @@ impl AppState {
         body["started_at"] = json!(started_at);
         body["duration_ms"] = json!(duration_ms);
         body["stopped"] = json!(stopped);
+        // Node ids in plan order: the trace's skill sequence follows it.
+        body["order"] = json!(self.run.with_untracked(|r| r.order.clone()));
         // What nodes printed, for the trace (the engine's report has no
         // place for it).
         let logs: serde_json::Map<String, Value> = self.run.with_untracked(|r| {

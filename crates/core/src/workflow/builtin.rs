@@ -228,10 +228,10 @@ pub fn check_params(
         }
         MATH => {
             if let Some(Value::String(text)) = literal("expression") {
-                match parse_expression(text) {
-                    Err(e) => problems.push(("invalid-param", e.message)),
-                    Ok(expr) => {
-                        for var in expr.var_names() {
+                match expression_variables(text) {
+                    Err(message) => problems.push(("invalid-param", message)),
+                    Ok(vars) => {
+                        for var in vars.iter() {
                             if !params.contains_key(var) && !is_bound_by_edge(var) {
                                 problems.push((
                                     "missing-input",
@@ -603,6 +603,39 @@ fn run_merge(inputs: &JsonMap) -> Result<JsonMap, BuiltinError> {
 
 type Expression = FlatEx<Checked, CheckedOps>;
 
+/// Most expressions [`expression_variables`] remembers; beyond it the
+/// memory starts over.
+const MAX_CHECKED_EXPRESSIONS: usize = 4096;
+
+/// An expression's variables, or why it does not parse.
+type CheckedExpression = Result<Arc<[String]>, String>;
+
+thread_local! {
+    /// The variables (or the parse error) of expressions already checked:
+    /// a graph repeats a few expressions over many nodes, and parsing one
+    /// costs far more than validating the rest of its node.
+    static CHECKED_EXPRESSIONS: std::cell::RefCell<HashMap<String, CheckedExpression>> =
+        std::cell::RefCell::new(HashMap::new());
+}
+
+/// The variable names of a math expression, or why it does not parse.
+fn expression_variables(text: &str) -> CheckedExpression {
+    if let Some(known) = CHECKED_EXPRESSIONS.with(|c| c.borrow().get(text).cloned()) {
+        return known;
+    }
+    let result = parse_expression(text)
+        .map(|expr| expr.var_names().iter().cloned().collect::<Arc<[String]>>())
+        .map_err(|e| e.message);
+    CHECKED_EXPRESSIONS.with(|c| {
+        let mut cache = c.borrow_mut();
+        if cache.len() >= MAX_CHECKED_EXPRESSIONS {
+            cache.clear();
+        }
+        cache.insert(text.to_owned(), result.clone());
+    });
+    result
+}
+
 fn parse_expression(text: &str) -> Result<Expression, BuiltinError> {
     if text.trim().is_empty() {
         return Err(err("bad-expression", "the expression is empty"));
@@ -792,6 +825,22 @@ impl MakeOperators<Checked> for CheckedOps {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn checked_expressions_give_the_same_answer_every_time() {
+        let bound = |name: &str| name == "a";
+        for _ in 0..3 {
+            let params: JsonMap = serde_json::from_value(json!({"expression": "a + b"})).unwrap();
+            let problems = check_params(MATH, &params, &bound);
+            assert_eq!(problems.len(), 1);
+            assert_eq!(problems[0].0, "missing-input");
+            assert!(problems[0].1.contains("`b`"), "{}", problems[0].1);
+            let params: JsonMap = serde_json::from_value(json!({"expression": "a +"})).unwrap();
+            let problems = check_params(MATH, &params, &bound);
+            assert_eq!(problems.len(), 1);
+            assert_eq!(problems[0].0, "invalid-param");
+        }
+    }
 
     fn run(id: &str, inputs: Value) -> Result<JsonMap, BuiltinError> {
         let Value::Object(m) = inputs else { panic!() };

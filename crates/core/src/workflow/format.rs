@@ -175,6 +175,12 @@ impl Workflow {
         serde_json::to_value(self).expect("a workflow holds only JSON values and string keys")
     }
 
+    /// Whether the whole workflow runs the latest version of every skill
+    /// (`"follow_latest": true` at its top level), ignoring node pins.
+    pub fn follows_latest(&self) -> bool {
+        self.extra.get("follow_latest") == Some(&Value::Bool(true))
+    }
+
     /// The node with this id, if any (the first one when ids repeat).
     pub fn node(&self, id: &str) -> Option<&Node> {
         self.nodes.iter().find(|n| n.id == id)

@@ -452,11 +452,12 @@ pub fn analyze(
     let mut table: Vec<Resolution> = Vec::new();
     // Per node: the index in `table` of its found skill.
     let mut resolved: Vec<Option<usize>> = Vec::with_capacity(n);
+    let follow_all = workflow.follows_latest();
     for node in nodes {
         let pinned = node
             .skill_commit
             .as_deref()
-            .filter(|c| !c.is_empty() && node.follow_latest != Some(true));
+            .filter(|c| !c.is_empty() && node.follow_latest != Some(true) && !follow_all);
         let key = (node.skill_id.as_str(), pinned);
         let at = *cache.entry(key).or_insert_with(|| {
             table.push(resolve(key.0, key.1, catalog, &mut shared));

@@ -1,0 +1,822 @@
+//! Validation, execution at the edge, and run records.
+//!
+//! - `POST /workflows/validate`: every error and warning of a workflow
+//!   against the caller's skills, and its plan levels.
+//! - `POST /workflows/{id}/execute`: runs the stored workflow here with the
+//!   engine of `llmos_core::workflow` (built-in nodes); nodes that run in a
+//!   browser are reported pending with `"where": "browser"`, the inputs they
+//!   would receive and the code of the exact skill version they run.
+//! - `POST /workflows/runs`: a run report from the browser, checked and
+//!   recorded.
+//!
+//! A finished run (every node done, failed or skipped) is recorded as a
+//! `workflow-run` trace in the user's volume: task = workflow name,
+//! sequence = skill ids in plan order, and in `details` the workflow id and
+//! commit, the run's inputs, every node's outputs and the exact skill
+//! commits, so a run can be repeated. A run left pending for the browser
+//! is recorded when the browser reports it (under the same `run_id`).
+
+use std::collections::BTreeMap;
+use std::time::Instant;
+
+use llmos_core::ids::{PrincipalId, VolumeId};
+use llmos_core::trace::{
+    MAX_DETAILS_BYTES, MAX_TASK_CHARS, Outcome, Trace, TraceKind, is_trace_id, new_trace_id,
+};
+use llmos_core::workflow::builtin::is_builtin_id;
+use llmos_core::workflow::validate::is_valid_node_id;
+use llmos_core::workflow::{
+    Clock, Execution, Executors, JsonMap, Limits, MAX_NODES, NodeRun, NodeStatus, Placement,
+    RunReport, RunStatus, Workflow, analyze,
+};
+use llmos_guest::http;
+use llmos_guest::{ApiError, ApiResult};
+use llmos_store::traces::{TraceIndex, TraceStoreError};
+use serde::Deserialize;
+use serde_json::{Map, Value, json};
+use spin_sdk::http::{Request, Response};
+
+use crate::app::{App, Target, commit_id, volume_error};
+use crate::files::{self, Change, Stored, workflow_id};
+use crate::routes::{read_body, skill_scope, workflow_of};
+use crate::versions::Versions;
+
+/// Longest error message or log kept per node of a reported run.
+const MAX_NODE_TEXT: usize = 20_000;
+
+/// Longest skill commit a reported node may name.
+const MAX_COMMIT_TEXT: usize = 128;
+
+/// Milliseconds since the component instance started serving the request.
+struct InstantClock(Instant);
+
+impl Clock for InstantClock {
+    fn now_ms(&self) -> f64 {
+        self.0.elapsed().as_secs_f64() * 1000.0
+    }
+}
+
+/// Milliseconds since the Unix epoch.
+fn now_ms() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
+        .unwrap_or(0)
+}
+
+fn new_run_id() -> String {
+    let mut random = [0u8; 4];
+    let _ = getrandom::fill(&mut random);
+    new_trace_id(now_ms(), u32::from_le_bytes(random))
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ValidateBody {
+    workflow: Value,
+    #[serde(default)]
+    user_id: Option<String>,
+    #[serde(default)]
+    team_id: Option<String>,
+    /// Validate as if stored in this volume (its readers' skills).
+    #[serde(default)]
+    volume: Option<String>,
+}
+
+/// `POST /workflows/validate {"workflow", "volume"?}`: `{"valid", "errors",
+/// "warnings", "levels"}`, plus for a valid workflow where each node runs
+/// and the skill commit it runs.
+pub fn validate(app: &App, req: &Request) -> ApiResult<Response> {
+    let body: ValidateBody = read_body(req, false)?;
+    let target = Target {
+        user_id: body.user_id,
+        team_id: body.team_id,
+        volume: body.volume,
+    };
+    let workflow = workflow_of(body.workflow)?;
+    let view = app.view(&target)?;
+    let scope = match app.named_volume(&target)? {
+        Some(volume) => {
+            app.identity.require_read(&volume)?;
+            skill_scope(&volume, &view)
+        }
+        None => view,
+    };
+    let catalog = Versions::new(app, &scope).catalog_for(&workflow)?;
+    let (report, plan) = analyze(&workflow, &catalog, Limits::STORED);
+    let mut value = serde_json::to_value(&report).map_err(ApiError::internal)?;
+    if let Some(plan) = plan {
+        let mut places = Map::new();
+        let mut commits = Map::new();
+        for node in &plan.nodes {
+            places.insert(node.id.to_string(), json!(node.placement));
+            commits.insert(node.id.to_string(), json!(&*node.commit));
+        }
+        value["where"] = Value::Object(places);
+        value["commits"] = Value::Object(commits);
+    }
+    http::ok(&value)
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ExecuteBody {
+    /// `{node_id: {input: value}}`, overriding the nodes' params.
+    #[serde(default)]
+    inputs: Option<Value>,
+    #[serde(default)]
+    user_id: Option<String>,
+    #[serde(default)]
+    team_id: Option<String>,
+    #[serde(default)]
+    volume: Option<String>,
+    /// Run the workflow as it was at this commit of its volume.
+    #[serde(default)]
+    commit: Option<String>,
+}
+
+/// `POST /workflows/{id}/execute {"inputs"?, "volume"?, "commit"?}`.
+pub fn execute(app: &App, req: &Request, id: &str) -> ApiResult<Response> {
+    let id = workflow_id(id)?;
+    let body: ExecuteBody = read_body(req, true)?;
+    let target = Target {
+        user_id: body.user_id,
+        team_id: body.team_id,
+        volume: body.volume,
+    };
+    let inputs = match body.inputs {
+        None | Some(Value::Null) => None,
+        Some(Value::Object(map)) => Some(map),
+        Some(_) => {
+            return Err(ApiError::bad_request(
+                "invalid-inputs",
+                "`inputs` must be an object: {node id: {input: value}}",
+            ));
+        }
+    };
+    let (user, team) = app.principals(&target)?;
+    let view = app.view(&target)?;
+    let stored = match (app.named_volume(&target)?, body.commit.as_deref()) {
+        (Some(volume), commit) => {
+            let commit = commit.map(|c| commit_id("commit", c)).transpose()?;
+            files::load_in(app, &volume, &id, commit, Change::Skip)?
+        }
+        (None, None) => files::resolve(app, &view, &id, Change::Skip)?,
+        (None, Some(commit)) => {
+            let commit = commit_id("commit", commit)?;
+            let volume = files::resolve(app, &view, &id, Change::Skip)?.volume;
+            files::load_in(app, &volume, &id, Some(commit), Change::Skip)?
+        }
+    };
+    let mut versions = Versions::new(app, &view);
+    let catalog = versions.catalog_for(&stored.workflow)?;
+    let (report, plan) = analyze(&stored.workflow, &catalog, Limits::STORED);
+    let Some(plan) = plan else {
+        return Ok(invalid_response(&report));
+    };
+    let mut run = Execution::new(&plan, Placement::Edge);
+    if let Some(inputs) = &inputs {
+        run.set_inputs(inputs)
+            .map_err(|e| ApiError::bad_request("invalid-inputs", e.to_string()))?;
+    }
+    let clock = InstantClock(Instant::now());
+    let result = run.run(&mut Executors::builtin(), &clock);
+    let run_id = new_run_id();
+    let order: Vec<String> = plan
+        .levels
+        .iter()
+        .flatten()
+        .map(|&i| plan.nodes[i].id.to_string())
+        .collect();
+
+    let mut nodes = serde_json::to_value(&result.nodes).map_err(ApiError::internal)?;
+    // What a browser needs to run its nodes: the exact version's code.
+    for (node_id, node) in &result.nodes {
+        if node.status != NodeStatus::Pending || node.inputs.is_none() {
+            continue;
+        }
+        if let Some(version) = versions.at(&node.skill_id, &node.commit)?
+            && let Some(code) = version.skill.code()
+        {
+            let entry = &mut nodes[node_id.as_str()];
+            entry["runtime"] = json!(version.skill.runtime());
+            entry["language"] = json!(code.language);
+            entry["code"] = json!(code.code);
+            entry["skill_volume"] = json!(version.volume);
+        }
+    }
+
+    let trace = if result.status == RunStatus::Pending {
+        None
+    } else {
+        let team = team.or_else(|| match &stored.volume {
+            VolumeId::Team(t) => Some(t.clone()),
+            _ => None,
+        });
+        let mut details = Map::new();
+        details.insert("where".into(), json!("edge"));
+        workflow_details(&mut details, &stored);
+        details.insert(
+            "inputs".into(),
+            inputs.clone().map_or(Value::Null, Value::Object),
+        );
+        Some(record(
+            app,
+            RunRecord {
+                trace_id: run_id.clone(),
+                user,
+                team,
+                task: task_of(&stored.workflow),
+                order: &order,
+                nodes: &result.nodes,
+                status: result.status,
+                duration_ms: result.duration_ms.unwrap_or(0.0),
+                details,
+            },
+        )?)
+    };
+    http::ok(&json!({
+        "run_id": run_id,
+        "trace_id": trace,
+        "workflow_id": id,
+        "volume": stored.volume,
+        "commit": stored.read_at.to_string(),
+        "status": result.status,
+        "duration_ms": result.duration_ms,
+        "levels": plan.level_ids(),
+        "warnings": report.warnings,
+        "skill_commits": result.commits_used(),
+        "nodes": nodes,
+    }))
+}
+
+/// 422 for a workflow that does not validate, with its report.
+fn invalid_response(report: &llmos_core::workflow::ValidationReport) -> Response {
+    let first: Vec<&str> = report
+        .errors
+        .iter()
+        .take(3)
+        .map(|e| e.message.as_str())
+        .collect();
+    let body = json!({
+        "error": {
+            "code": "workflow-invalid",
+            "message": format!(
+                "the workflow has {} error(s) and cannot run: {}",
+                report.errors.len(),
+                first.join("; ")
+            ),
+        },
+        "validation": report,
+    });
+    http::json_response(422, &body)
+}
+
+/// The task text of a run: the workflow's name, else its id.
+fn task_of(workflow: &Workflow) -> String {
+    let name = workflow.name.trim();
+    if name.is_empty() {
+        format!("workflow {}", workflow.id)
+    } else {
+        name.to_owned()
+    }
+}
+
+/// The stored workflow a run used: id, volume and commit.
+fn workflow_details(details: &mut Map<String, Value>, stored: &Stored) {
+    details.insert("workflow_id".into(), json!(stored.id));
+    details.insert("workflow_name".into(), json!(stored.workflow.name));
+    details.insert("workflow_volume".into(), json!(stored.volume));
+    details.insert("workflow_commit".into(), json!(stored.read_at.to_string()));
+}
+
+/// What a trace of a run is made of.
+struct RunRecord<'a> {
+    trace_id: String,
+    user: PrincipalId,
+    team: Option<PrincipalId>,
+    task: String,
+    /// Node ids in plan order.
+    order: &'a [String],
+    nodes: &'a BTreeMap<String, NodeRun>,
+    status: RunStatus,
+    duration_ms: f64,
+    /// Kind-specific details; the nodes and skill commits are added.
+    details: Map<String, Value>,
+}
+
+/// Records a run as a `workflow-run` trace; returns the trace id.
+fn record(app: &App, run: RunRecord<'_>) -> ApiResult<String> {
+    let sequence: Vec<String> = run
+        .order
+        .iter()
+        .filter_map(|id| run.nodes.get(id))
+        .map(|n| n.skill_id.clone())
+        .collect();
+    let mut skills_used: Vec<String> = Vec::new();
+    for skill in &sequence {
+        if !skills_used.contains(skill) {
+            skills_used.push(skill.clone());
+        }
+    }
+    let failed = run
+        .order
+        .iter()
+        .filter_map(|id| run.nodes.get(id).map(|n| (id, n)))
+        .find(|(_, n)| n.status == NodeStatus::Failed);
+    let error = failed.map(|(id, n)| {
+        format!(
+            "node `{id}` failed: {}",
+            n.error.as_deref().unwrap_or("no message")
+        )
+    });
+    let report = RunReport {
+        workflow_id: String::new(),
+        status: run.status,
+        nodes: run.nodes.clone(),
+        duration_ms: Some(run.duration_ms),
+    };
+    let mut details = run.details;
+    details.insert("status".into(), json!(run.status));
+    details.insert("order".into(), json!(run.order));
+    let commits = report.commits_used();
+    details.insert(
+        "nodes".into(),
+        Value::Object(node_records(run.nodes, &commits, true)),
+    );
+    details.insert("skill_commits".into(), json!(commits));
+    // A trace is bounded: big outputs give way to the record of what ran.
+    if serialized_len(&details) > MAX_DETAILS_BYTES {
+        details.insert(
+            "nodes".into(),
+            Value::Object(node_records(run.nodes, &commits, false)),
+        );
+        details.insert("outputs_truncated".into(), json!(true));
+        if serialized_len(&details) > MAX_DETAILS_BYTES {
+            details.remove("nodes");
+            details.remove("logs");
+            details.remove("inputs");
+        }
+    }
+    let trace = Trace {
+        trace_id: run.trace_id,
+        kind: TraceKind::WorkflowRun,
+        user_id: run.user,
+        team_id: run.team,
+        created_at: now_ms(),
+        task: llmos_core::trace::truncate_chars(&run.task, MAX_TASK_CHARS),
+        skills_used,
+        sequence,
+        outcome: if run.status == RunStatus::Done {
+            Outcome::Success
+        } else {
+            Outcome::Error
+        },
+        error,
+        duration_ms: if run.duration_ms.is_finite() && run.duration_ms > 0.0 {
+            // Whole milliseconds; a run under 1 ms counts as 1 when rounded up.
+            run.duration_ms.ceil() as u64
+        } else {
+            0
+        },
+        details,
+    };
+    let id = trace.trace_id.clone();
+    TraceIndex::new(app.db)
+        .record(&app.volumes, trace, app.author())
+        .map_err(|e| match e {
+            TraceStoreError::Duplicate(id) => {
+                ApiError::conflict("run-exists", format!("run `{id}` is already recorded"))
+            }
+            TraceStoreError::Invalid(e) => ApiError::new(413, "run-too-large", e.to_string()),
+            TraceStoreError::Volume(e) => volume_error(e),
+            other => ApiError::internal(other),
+        })?;
+    Ok(id)
+}
+
+/// The trace's record of each node: status, skill, outputs (when
+/// `outputs`), error and time. The commit is written only where the
+/// run's `skill_commits` leaves it open (a skill run at several commits),
+/// and where only for nodes that ran in the browser: traces of large runs
+/// stay small.
+fn node_records(
+    nodes: &BTreeMap<String, NodeRun>,
+    commits: &BTreeMap<String, Vec<String>>,
+    outputs: bool,
+) -> Map<String, Value> {
+    nodes
+        .iter()
+        .map(|(id, n)| {
+            let mut record = Map::new();
+            record.insert("status".into(), json!(n.status));
+            record.insert("skill_id".into(), json!(n.skill_id));
+            if commits.get(&n.skill_id).is_none_or(|c| c.len() != 1) {
+                record.insert("commit".into(), json!(n.commit));
+            }
+            if n.placement == Placement::Browser {
+                record.insert("where".into(), json!(n.placement));
+            }
+            if outputs {
+                record.insert("outputs".into(), Value::Object(n.outputs.clone()));
+            }
+            if let Some(error) = &n.error {
+                record.insert("error".into(), json!(error));
+            }
+            if let Some(ms) = n.duration_ms {
+                // Microseconds are all a trace needs.
+                record.insert("duration_ms".into(), json!((ms * 1000.0).round() / 1000.0));
+            }
+            (id.clone(), Value::Object(record))
+        })
+        .collect()
+}
+
+fn serialized_len(value: &Map<String, Value>) -> usize {
+    serde_json::to_vec(value).map_or(usize::MAX, |v| v.len())
+}
+
+/// One node of a reported run: the engine's node record, strictly.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ReportedNode {
+    status: NodeStatus,
+    skill_id: String,
+    commit: String,
+    #[serde(rename = "where")]
+    placement: Placement,
+    #[serde(default)]
+    outputs: JsonMap,
+    #[serde(default)]
+    error: Option<String>,
+    #[serde(default)]
+    error_code: Option<String>,
+    #[serde(default)]
+    duration_ms: Option<f64>,
+    #[serde(default)]
+    inputs: Option<JsonMap>,
+    #[serde(default)]
+    waiting_for: Vec<String>,
+}
+
+/// The body of `POST /workflows/runs`: the engine's run report plus what
+/// the page knows about the run.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RunBody {
+    #[serde(default)]
+    workflow_id: String,
+    status: RunStatus,
+    nodes: BTreeMap<String, ReportedNode>,
+    #[serde(default)]
+    duration_ms: Option<f64>,
+    #[serde(default)]
+    workflow_name: Option<String>,
+    #[serde(default, rename = "where")]
+    site: Option<Placement>,
+    #[serde(default)]
+    started_at: Option<String>,
+    #[serde(default)]
+    stopped: Option<bool>,
+    #[serde(default)]
+    logs: Option<BTreeMap<String, String>>,
+    /// Node ids in plan order (else the stored workflow's plan order).
+    #[serde(default)]
+    order: Option<Vec<String>>,
+    /// The run's inputs, as given to the engine.
+    #[serde(default)]
+    inputs: Option<JsonMap>,
+    /// The `run_id` of an edge run the browser finished.
+    #[serde(default)]
+    run_id: Option<String>,
+    #[serde(default)]
+    user_id: Option<String>,
+    #[serde(default)]
+    team_id: Option<String>,
+}
+
+fn bad_report(message: impl Into<String>) -> ApiError {
+    ApiError::bad_request("invalid-run-report", message)
+}
+
+/// The status a run's node statuses add up to (see `RunStatus`).
+fn status_of<'a>(statuses: impl Iterator<Item = &'a NodeStatus>) -> RunStatus {
+    let (mut pending, mut failed) = (false, false);
+    for s in statuses {
+        pending |= matches!(s, NodeStatus::Pending | NodeStatus::Running);
+        failed |= *s == NodeStatus::Failed;
+    }
+    if pending {
+        RunStatus::Pending
+    } else if failed {
+        RunStatus::Failed
+    } else {
+        RunStatus::Done
+    }
+}
+
+/// Checks a reported run; returns the nodes as the engine's records.
+fn check_report(body: &RunBody) -> ApiResult<BTreeMap<String, NodeRun>> {
+    if body.nodes.is_empty() {
+        return Err(bad_report("`nodes` is empty: a run report names its nodes"));
+    }
+    if body.nodes.len() > MAX_NODES {
+        return Err(ApiError::new(
+            413,
+            "run-too-large",
+            format!(
+                "the report has {} nodes; workflows have at most {MAX_NODES}",
+                body.nodes.len()
+            ),
+        ));
+    }
+    if !body.workflow_id.is_empty() {
+        workflow_id(&body.workflow_id)?;
+    }
+    let good_ms = |ms: Option<f64>| ms.is_none_or(|v| v.is_finite() && v >= 0.0);
+    if !good_ms(body.duration_ms) {
+        return Err(bad_report(
+            "`duration_ms` must be a non-negative number of milliseconds",
+        ));
+    }
+    let mut nodes = BTreeMap::new();
+    for (id, n) in &body.nodes {
+        let at = |what: &str| bad_report(format!("node `{}`: {what}", id.escape_default()));
+        if !is_valid_node_id(id) {
+            return Err(at("not a valid node id"));
+        }
+        let skill = n.skill_id.strip_prefix("builtin:").unwrap_or(&n.skill_id);
+        if llmos_core::ids::SkillId::new(skill).is_err()
+            || (is_builtin_id(&n.skill_id)
+                && llmos_core::workflow::builtin::signature(&n.skill_id).is_none())
+        {
+            return Err(at(&format!(
+                "`skill_id` `{}` is not a skill id",
+                n.skill_id.escape_default()
+            )));
+        }
+        if n.commit.is_empty()
+            || n.commit.len() > MAX_COMMIT_TEXT
+            || n.commit.chars().any(char::is_control)
+        {
+            return Err(at("`commit` must name the skill version it ran"));
+        }
+        if !good_ms(n.duration_ms) {
+            return Err(at("`duration_ms` must be a non-negative number"));
+        }
+        let too_long = |t: &Option<String>| t.as_ref().is_some_and(|t| t.len() > MAX_NODE_TEXT);
+        if too_long(&n.error) || too_long(&n.error_code) {
+            return Err(at(&format!("`error` is longer than {MAX_NODE_TEXT} bytes")));
+        }
+        if let Some(w) = n.waiting_for.iter().find(|w| !body.nodes.contains_key(*w)) {
+            return Err(at(&format!(
+                "waits for `{}`, which the report does not name",
+                w.escape_default()
+            )));
+        }
+        nodes.insert(
+            id.clone(),
+            NodeRun {
+                status: n.status,
+                skill_id: n.skill_id.clone(),
+                commit: n.commit.clone(),
+                placement: n.placement,
+                outputs: n.outputs.clone(),
+                error: n.error.clone(),
+                error_code: n.error_code.clone(),
+                duration_ms: n.duration_ms,
+                inputs: n.inputs.clone(),
+                waiting_for: n.waiting_for.clone(),
+            },
+        );
+    }
+    let derived = status_of(nodes.values().map(|n| &n.status));
+    if derived != body.status {
+        return Err(bad_report(format!(
+            "`status` is {:?} but the nodes' statuses make the run {:?}",
+            body.status, derived
+        )));
+    }
+    if let Some(logs) = &body.logs {
+        if let Some(id) = logs.keys().find(|id| !body.nodes.contains_key(*id)) {
+            return Err(bad_report(format!(
+                "`logs` names node `{}`, which the report does not",
+                id.escape_default()
+            )));
+        }
+        if logs.values().any(|l| l.len() > MAX_NODE_TEXT) {
+            return Err(bad_report(format!(
+                "a node's log is longer than {MAX_NODE_TEXT} bytes"
+            )));
+        }
+    }
+    if let Some(order) = &body.order {
+        let mut seen = std::collections::HashSet::new();
+        if let Some(id) = order
+            .iter()
+            .find(|id| !body.nodes.contains_key(*id) || !seen.insert(id.as_str()))
+        {
+            return Err(bad_report(format!(
+                "`order` names `{}` twice or without a node of the report",
+                id.escape_default()
+            )));
+        }
+    }
+    if let Some(run_id) = &body.run_id
+        && !is_trace_id(run_id)
+    {
+        return Err(bad_report(format!(
+            "`run_id` `{}` is not one this API returned",
+            run_id.escape_default()
+        )));
+    }
+    if body
+        .started_at
+        .as_ref()
+        .is_some_and(|s| s.len() > 64 || s.chars().any(char::is_control))
+    {
+        return Err(bad_report("`started_at` must be a timestamp"));
+    }
+    if body
+        .workflow_name
+        .as_ref()
+        .is_some_and(|s| s.len() > MAX_NODE_TEXT)
+    {
+        return Err(bad_report("`workflow_name` is too long"));
+    }
+    Ok(nodes)
+}
+
+/// `POST /workflows/runs`: records a run the browser made; `201
+/// {"trace_id"}`. The report is checked strictly (400 for anything off,
+/// nothing stored).
+pub fn report(app: &App, req: &Request) -> ApiResult<Response> {
+    let body: RunBody = read_body(req, false)?;
+    let nodes = check_report(&body)?;
+    let target = Target {
+        user_id: body.user_id.clone(),
+        team_id: body.team_id.clone(),
+        volume: None,
+    };
+    let (user, team) = app.principals(&target)?;
+    // The stored workflow, when the run was of one the caller can see.
+    let stored = if body.workflow_id.is_empty() {
+        None
+    } else {
+        match files::resolve(app, &app.view(&target)?, &body.workflow_id, Change::Skip) {
+            Ok(stored) => Some(stored),
+            Err(e) if e.status == 404 => None,
+            Err(e) => return Err(e),
+        }
+    };
+    let order: Vec<String> = match (&body.order, &stored) {
+        (Some(order), _) => order.clone(),
+        (None, Some(stored)) => {
+            let report = analyze(
+                &stored.workflow,
+                &llmos_core::workflow::Catalog::new(),
+                Limits::STORED,
+            )
+            .0;
+            report
+                .levels
+                .into_iter()
+                .flatten()
+                .filter(|id| nodes.contains_key(id))
+                .collect()
+        }
+        (None, None) => Vec::new(),
+    };
+    // Nodes the order leaves out follow in id order.
+    let mut full = order.clone();
+    full.extend(nodes.keys().filter(|id| !order.contains(id)).cloned());
+    let mut details = Map::new();
+    details.insert(
+        "where".into(),
+        json!(body.site.unwrap_or(Placement::Browser)),
+    );
+    match &stored {
+        Some(stored) => workflow_details(&mut details, stored),
+        None => {
+            details.insert("workflow_id".into(), json!(body.workflow_id));
+            details.insert("workflow_name".into(), json!(body.workflow_name));
+        }
+    }
+    details.insert("inputs".into(), json!(body.inputs));
+    details.insert("started_at".into(), json!(body.started_at));
+    details.insert("stopped".into(), json!(body.stopped.unwrap_or(false)));
+    if let Some(logs) = &body.logs {
+        details.insert("logs".into(), json!(logs));
+    }
+    let name = body
+        .workflow_name
+        .clone()
+        .filter(|n| !n.trim().is_empty())
+        .or_else(|| stored.as_ref().map(|s| task_of(&s.workflow)))
+        .unwrap_or_else(|| format!("workflow {}", body.workflow_id));
+    let trace_id = record(
+        app,
+        RunRecord {
+            trace_id: body.run_id.clone().unwrap_or_else(new_run_id),
+            user,
+            team,
+            task: name,
+            order: &full,
+            nodes: &nodes,
+            status: if body.stopped == Some(true) && body.status == RunStatus::Done {
+                RunStatus::Failed
+            } else {
+                body.status
+            },
+            duration_ms: body.duration_ms.unwrap_or(0.0),
+            details,
+        },
+    )?;
+    http::created(&json!({"trace_id": trace_id}))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn body(text: &str) -> Result<RunBody, serde_json::Error> {
+        serde_json::from_str(text)
+    }
+
+    fn node(status: &str) -> String {
+        format!(
+            r#"{{"status": "{status}", "skill_id": "builtin:math", "commit": "llmos-core@0.1.0",
+                "where": "browser", "outputs": {{"result": 2}}, "error": null, "duration_ms": 1.5}}"#
+        )
+    }
+
+    #[test]
+    fn the_pages_report_is_accepted() {
+        let text = format!(
+            r#"{{"workflow_id": "w-1", "status": "failed", "duration_ms": 3.0,
+                "nodes": {{"a": {}, "b": {}}}, "workflow_name": "W", "where": "browser",
+                "started_at": "2026-11-25T01:00:00.000Z", "stopped": false,
+                "logs": {{"a": "hi\n"}}, "user_id": "alice", "team_id": null}}"#,
+            node("done"),
+            node("failed")
+        );
+        let body = body(&text).unwrap();
+        let nodes = check_report(&body).unwrap();
+        assert_eq!(nodes.len(), 2);
+        assert_eq!(nodes["a"].outputs["result"], 2);
+    }
+
+    #[test]
+    fn inconsistent_or_malformed_reports_are_refused() {
+        let good: Value = serde_json::from_str(&format!(
+            r#"{{"workflow_id": "w", "status": "done", "nodes": {{"a": {}}}}}"#,
+            node("done")
+        ))
+        .unwrap();
+        assert!(check_report(&serde_json::from_value(good.clone()).unwrap()).is_ok());
+        let with = |path: &[&str], value: Value| {
+            let mut v = good.clone();
+            let mut at = &mut v;
+            for key in &path[..path.len() - 1] {
+                at = &mut at[*key];
+            }
+            at[path[path.len() - 1]] = value;
+            v
+        };
+        // Shapes serde refuses.
+        for v in [
+            json!({"status": "done"}),
+            with(&["status"], json!("finished")),
+            with(&["nodes", "a", "where"], json!("moon")),
+            with(&["nodes", "a", "extra"], json!(1)),
+            with(&["extra"], json!(1)),
+            with(&["nodes"], json!([])),
+        ] {
+            assert!(serde_json::from_value::<RunBody>(v.clone()).is_err(), "{v}");
+        }
+        // Shapes that parse but do not hold together.
+        let mut renamed = good.clone();
+        let a = renamed["nodes"]["a"].take();
+        renamed["nodes"] = json!({"a b": a});
+        for v in [
+            with(&["nodes", "a", "status"], json!("failed")),
+            with(&["status"], json!("failed")),
+            with(&["nodes"], json!({})),
+            renamed,
+            with(&["nodes", "a", "skill_id"], json!("Not A Skill")),
+            with(&["nodes", "a", "skill_id"], json!("builtin:nope")),
+            with(&["nodes", "a", "commit"], json!("")),
+            with(&["nodes", "a", "duration_ms"], json!(-1)),
+            with(&["nodes", "a", "waiting_for"], json!(["z"])),
+            with(&["workflow_id"], json!("../w")),
+            with(&["run_id"], json!("x")),
+            with(&["order"], json!(["a", "a"])),
+            with(&["logs"], json!({"z": ""})),
+        ] {
+            let parsed: RunBody =
+                serde_json::from_value(v.clone()).unwrap_or_else(|e| panic!("{v}: {e}"));
+            let err = check_report(&parsed).unwrap_err();
+            assert_eq!(err.status, 400, "{v}: {err}");
+        }
+    }
+}
