@@ -6,6 +6,7 @@
 //! the browser (`wasm32-unknown-unknown`), so the same rules apply everywhere.
 #![forbid(unsafe_code)]
 
+pub mod evolve;
 pub mod ids;
 pub mod rank;
 pub mod skill;

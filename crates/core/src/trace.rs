@@ -204,7 +204,7 @@ fn is_skill_ref(s: &str) -> bool {
 
 /// Year, month, day of a day count since 1970-01-01 (proleptic Gregorian),
 /// after Howard Hinnant's `civil_from_days`.
-fn civil_date(days: i64) -> (i64, u32, u32) {
+pub(crate) fn civil_date(days: i64) -> (i64, u32, u32) {
     let z = days + 719_468;
     let era = z.div_euclid(146_097);
     let doe = z.rem_euclid(146_097);

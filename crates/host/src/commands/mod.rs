@@ -4,7 +4,9 @@
 //! here.
 
 pub mod build;
+pub mod evolve;
 pub mod token;
+pub mod traces;
 pub mod up;
 pub mod volumes;
 
@@ -40,6 +42,10 @@ pub enum Command {
     Token(token::TokenArgs),
     /// Export, import and check the git volumes of the data directory.
     Volumes(volumes::VolumesArgs),
+    /// Run one evolution pass (drafts skills from repeated patterns in traces).
+    Evolve(evolve::EvolveArgs),
+    /// Import traces from a JSON-lines file.
+    Traces(traces::TracesArgs),
 }
 
 /// Runs the parsed command line.
@@ -49,6 +55,8 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Build(args) => build::run(args),
         Command::Token(args) => token::run(args),
         Command::Volumes(args) => volumes::run(args),
+        Command::Evolve(args) => evolve::run(args),
+        Command::Traces(args) => traces::run(args),
     }
 }
 
