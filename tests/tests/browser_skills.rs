@@ -1,12 +1,15 @@
 //! The skills page and the chat panel in a real browser against the real
 //! host: the editor checks a skill file as it is typed (with the same
 //! parser as the server), an edit shows up in the skill's history with its
-//! diff, and chat without an LLM says how to configure one.
+//! diff, chat without an LLM says how to configure one, and chat with one
+//! (the loopback mock) streams its answer and turns a request into a
+//! workflow on the canvas.
 
 mod browser_support;
 
 use browser_support::*;
 use fantoccini::key::Key;
+use llmos_tests::mock_llm::{MockLlm, Reply};
 
 /// Replaces the editor's text as typing would (an `input` event).
 async fn set_source(page: &Workbench<'_>, text: &str) {
@@ -117,15 +120,6 @@ fn a_skill_edit_shows_up_in_its_history_with_its_diff() {
 #[test]
 fn chat_without_an_llm_says_how_to_configure_one() {
     let (host, token) = start_app();
-    let chat_served = {
-        // POST-only route: a GET tells placeholder (501) from real.
-        let Reply(status, _) = Reply::get(&host, &token, "/chat");
-        status != 501
-    };
-    if !chat_served {
-        eprintln!("SKIPPED: /chat answers 501 not-implemented on this build");
-        return;
-    }
     block_on(async {
         let browser = Browser::start().await;
         let page = Workbench::open(&browser.client, &host, &token).await;
@@ -143,4 +137,76 @@ fn chat_without_an_llm_says_how_to_configure_one() {
         page.screenshot("chat-not-configured").await;
         browser.close().await;
     });
+}
+
+#[test]
+fn chat_streams_the_answer_and_makes_a_workflow() {
+    let mock = MockLlm::start();
+    let host = app().env("SPIN_VARIABLE_LLM_BASE_URL", mock.url()).start();
+    let token = host.create_token("alice", &["core"], "user");
+    let (reply, release) = Reply::held_stream(&[
+        "The ",
+        "ground ",
+        "state ",
+        "**energy** ",
+        "is ",
+        "-1.137 Ha.",
+    ]);
+    mock.push(reply);
+    let workflow = serde_json::json!({"id": "double", "name": "Double", "nodes": [
+        {"id": "a", "skill_id": "builtin:constant", "position": {"x": 0, "y": 0}, "params": {"value": 21}},
+        {"id": "m", "skill_id": "builtin:math", "position": {"x": 240, "y": 0}, "params": {"expression": "x * 2"}}],
+        "edges": [{"source": "a", "source_port": "value", "target": "m", "target_port": "x"}]});
+    mock.push(Reply::text(&format!("```json\n{workflow}\n```")));
+    block_on(async {
+        let browser = Browser::start().await;
+        let page = Workbench::open(&browser.client, &host, &token).await;
+        page.side_tab("chat").await;
+        page.wait_for("#chat-input")
+            .await
+            .send_keys(&format!(
+                "What is the VQE energy of H2?{}",
+                char::from(Key::Enter)
+            ))
+            .await
+            .expect("type the message");
+        // The first delta is on the page while the mock still holds the rest.
+        page.wait_text("#chat-panel .messages", "the first delta", |t| {
+            t.contains("The")
+        })
+        .await;
+        let partial = page.text("#chat-panel .messages").await;
+        assert!(!partial.contains("-1.137"), "{partial}");
+        release.send(()).unwrap();
+        let done = page
+            .wait_text("#chat-panel .messages", "the whole answer", |t| {
+                t.contains("-1.137 Ha.")
+            })
+            .await;
+        assert!(done.contains("skills used"), "{done}");
+        let bold: String = page
+            .js("const b = document.querySelector('#chat-panel .md strong'); return b ? b.textContent : ''")
+            .await;
+        assert_eq!(bold, "energy", "the answer is rendered as Markdown");
+        page.screenshot("chat-streamed").await;
+
+        page.click("#make-workflow").await;
+        let mut nodes = 0;
+        for _ in 0..100 {
+            nodes = page.node_count().await;
+            if nodes == 2 {
+                break;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+        }
+        assert_eq!(nodes, 2, "the generated workflow is on the canvas");
+        assert_eq!(page.edge_count().await, 1);
+        page.screenshot("chat-workflow").await;
+        let errors = page.console_errors().await;
+        assert!(errors.is_empty(), "{errors:?}");
+        browser.close().await;
+    });
+    let requests = mock.requests();
+    assert_eq!(requests.len(), 2);
+    assert!(requests[1].system().contains("builtin:math"));
 }
