@@ -9,9 +9,8 @@ use llmos_guest::db::{Db, Migration};
 use llmos_guest::{ApiError, ApiResult, Identity};
 use llmos_store::catalog::{self, Catalog, SkillLocation};
 use llmos_store::object::{EntryKind, GitTime, ObjectId, Signature};
-use llmos_store::volume::{At, CommitOutcome, CommitRequest, RetryPolicy, Volumes};
+use llmos_store::volume::{At, CommitOutcome, CommitRequest, Volumes};
 use llmos_store::{SqlStore, VolumePath};
-use serde_json::json;
 
 use crate::body::Target;
 use crate::errors;
@@ -21,11 +20,6 @@ pub const MIGRATIONS: &[Migration] = &[Migration {
     id: catalog::MIGRATION_ID,
     statements: catalog::MIGRATIONS,
 }];
-
-/// Attempts of a guarded write before it gives up with 503: each lost
-/// attempt means another writer's commit landed, so this bound is only
-/// reached under extreme contention on one volume.
-const WRITE_ATTEMPTS: u32 = 64;
 
 /// Domain of the e-mail addresses of commit authors.
 const AUTHOR_DOMAIN: &str = "users.llmos.local";
@@ -185,52 +179,10 @@ impl<'d> App<'d> {
     pub fn commit_guarded(
         &self,
         volume: &VolumeId,
-        mut build: impl FnMut(Option<ObjectId>) -> ApiResult<CommitRequest>,
+        build: impl FnMut(Option<ObjectId>) -> ApiResult<CommitRequest>,
     ) -> ApiResult<CommitOutcome> {
-        for attempt in 1..=WRITE_ATTEMPTS {
-            let head = self.volumes.head(volume).map_err(errors::volume)?;
-            let request = build(head)?;
-            if let Some(outcome) = self
-                .volumes
-                .commit_on(volume, head, request)
-                .map_err(errors::volume)?
-            {
-                return Ok(outcome);
-            }
-            let mut jitter = [0u8; 8];
-            // Without randomness the pause is still growing, only not spread.
-            let _ = getrandom::fill(&mut jitter);
-            RetryPolicy::sleep(attempt, u64::from_le_bytes(jitter));
-        }
-        Err(ApiError::unavailable(
-            "volume-busy",
-            format!(
-                "could not commit to {volume}: the head kept moving for {WRITE_ATTEMPTS} attempts"
-            ),
-        ))
+        llmos_guest::volumes::commit_guarded(&self.volumes, volume, build)
     }
 }
 
-/// A commit as history responses show it.
-pub fn commit_json(info: &llmos_store::CommitInfo) -> serde_json::Value {
-    json!({
-        "commit": info.id.to_string(),
-        "message": info.message,
-        "author": info.author.name,
-        "email": info.author.email,
-        "timestamp": info.author.time.seconds,
-    })
-}
-
-/// Parses a commit id from a request.
-pub fn commit_id(field: &str, text: &str) -> ApiResult<ObjectId> {
-    llmos_store::object::parse_id(text).map_err(|_| {
-        ApiError::bad_request(
-            "invalid-commit",
-            format!(
-                "`{field}` must be a 40-digit commit id, got `{}`",
-                text.escape_default()
-            ),
-        )
-    })
-}
+pub use llmos_guest::volumes::{commit_id, commit_json};

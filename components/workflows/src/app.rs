@@ -3,13 +3,13 @@
 //! (which volumes a caller sees and may write, who authors a commit, how a
 //! write checks its precondition against the head it lands on).
 
-use llmos_core::ids::{IdError, PrincipalId, VolumeId};
+use llmos_core::ids::{PrincipalId, VolumeId};
 use llmos_guest::db::{Db, Migration};
 use llmos_guest::{ApiError, ApiResult, Identity};
 use llmos_store::catalog::{self, Catalog};
 use llmos_store::object::{GitTime, ObjectId, Signature};
-use llmos_store::volume::{CommitOutcome, CommitRequest, RetryPolicy, Volumes};
-use llmos_store::{CatalogError, SqlStore, VolumeError};
+use llmos_store::volume::{CommitOutcome, CommitRequest, Volumes};
+use llmos_store::{CatalogError, SqlStore};
 use serde::Deserialize;
 
 /// The skill catalog's tables: validation and pinning read skill
@@ -18,10 +18,6 @@ pub const MIGRATIONS: &[Migration] = &[Migration {
     id: catalog::MIGRATION_ID,
     statements: catalog::MIGRATIONS,
 }];
-
-/// Attempts of a guarded write before it gives up with 503: each lost
-/// attempt means another writer's commit landed first.
-const WRITE_ATTEMPTS: u32 = 64;
 
 /// Domain of the e-mail addresses of commit authors (as the skills
 /// component writes them).
@@ -138,84 +134,13 @@ impl<'d> App<'d> {
     pub fn commit_guarded(
         &self,
         volume: &VolumeId,
-        mut build: impl FnMut(Option<ObjectId>) -> ApiResult<CommitRequest>,
+        build: impl FnMut(Option<ObjectId>) -> ApiResult<CommitRequest>,
     ) -> ApiResult<CommitOutcome> {
-        for attempt in 1..=WRITE_ATTEMPTS {
-            let head = self.volumes.head(volume).map_err(volume_error)?;
-            let request = build(head)?;
-            if let Some(outcome) = self
-                .volumes
-                .commit_on(volume, head, request)
-                .map_err(volume_error)?
-            {
-                return Ok(outcome);
-            }
-            let mut jitter = [0u8; 8];
-            // Without randomness the pause still grows, only not spread.
-            let _ = getrandom::fill(&mut jitter);
-            RetryPolicy::sleep(attempt, u64::from_le_bytes(jitter));
-        }
-        Err(ApiError::unavailable(
-            "volume-busy",
-            format!(
-                "could not commit to {volume}: the head kept moving for {WRITE_ATTEMPTS} attempts"
-            ),
-        ))
+        llmos_guest::volumes::commit_guarded(&self.volumes, volume, build)
     }
 }
 
-/// A commit as history responses show it.
-pub fn commit_json(info: &llmos_store::CommitInfo) -> serde_json::Value {
-    serde_json::json!({
-        "commit": info.id.to_string(),
-        "message": info.message,
-        "author": info.author.name,
-        "email": info.author.email,
-        "timestamp": info.author.time.seconds,
-    })
-}
-
-/// Parses a commit id named in a request.
-pub fn commit_id(field: &str, text: &str) -> ApiResult<ObjectId> {
-    llmos_store::object::parse_id(text).map_err(|_| {
-        ApiError::bad_request(
-            "invalid-commit",
-            format!(
-                "`{field}` must be a 40-digit commit id, got `{}`",
-                text.escape_default()
-            ),
-        )
-    })
-}
-
-/// A volume name that is not `system`, `teams/<id>` or `users/<id>`.
-pub fn bad_volume(err: IdError) -> ApiError {
-    ApiError::bad_request("invalid-volume", err.to_string())
-}
-
-/// Store errors as HTTP errors: missing things are 404, conflicts 409,
-/// contention 503, everything else 500.
-pub fn volume_error(err: VolumeError) -> ApiError {
-    match err {
-        VolumeError::FileNotFound { .. } => ApiError::not_found("not-found", err.to_string()),
-        VolumeError::CommitNotFound { .. } => {
-            ApiError::not_found("commit-not-found", err.to_string())
-        }
-        VolumeError::BlobNotInVolume { .. } => {
-            ApiError::not_found("blob-not-found", err.to_string())
-        }
-        VolumeError::IsADirectory { .. }
-        | VolumeError::NotADirectory { .. }
-        | VolumeError::ConflictingChanges { .. } => {
-            ApiError::conflict("path-conflict", err.to_string())
-        }
-        VolumeError::Contention { .. } => ApiError::unavailable("volume-busy", err.to_string()),
-        VolumeError::Path(_) => ApiError::bad_request("invalid-path", err.to_string()),
-        VolumeError::MissingObject { .. } | VolumeError::Object { .. } | VolumeError::Store(_) => {
-            ApiError::internal(err)
-        }
-    }
-}
+pub use llmos_guest::volumes::{bad_volume, commit_id, commit_json, volume_error};
 
 pub fn catalog_error(err: CatalogError) -> ApiError {
     match err {

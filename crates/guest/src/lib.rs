@@ -15,6 +15,7 @@ pub mod error;
 pub mod http;
 pub mod llm;
 pub mod system;
+pub mod volumes;
 
 use spin_sdk::http::{Request, Response};
 
