@@ -30,7 +30,6 @@ pub use llmos_guest::volumes::bad_volume;
 #[cfg(test)]
 mod tests {
     use super::*;
-    use llmos_core::ids::VolumeId;
 
     #[test]
     fn skill_errors_keep_the_parser_code() {
