@@ -61,8 +61,14 @@ fn route(req: &Request, responder: &mut Responder) -> ApiResult<()> {
             format!("no route {} {}", method_name(method), req.path()),
         ));
     }
-    let (db, identity) =
-        llmos_guest::open_authenticated(req, &[CATALOG_MIGRATIONS, conversations::MIGRATIONS])?;
+    let (db, identity) = llmos_guest::open_authenticated(
+        req,
+        &[
+            CATALOG_MIGRATIONS,
+            conversations::MIGRATIONS,
+            skills::MIGRATIONS,
+        ],
+    )?;
     match (method, segments.as_slice()) {
         (Method::Post, ["chat"]) => turn::chat(&db, &identity, req, responder),
         (Method::Post, ["chat", "workflow"]) => {

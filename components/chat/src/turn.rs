@@ -151,7 +151,7 @@ pub fn chat(
     llmos_guest::system::ensure_imported(&volumes)?;
     let view = identity.visible_volumes(&turn.user, turn.team.as_ref());
     let visible = if turn.include_skills || turn.mode == SkillMode::Disclose {
-        skills::visible(&volumes, &view)?
+        skills::visible(db, &volumes, &view)?
     } else {
         Vec::new()
     };
@@ -172,7 +172,11 @@ pub fn chat(
                 Vec::new()
             };
             used.extend(chosen.iter().copied());
-            (skills::inject_prompt(&chosen), Vec::new())
+            let with_bodies = chosen
+                .iter()
+                .map(|s| Ok((*s, skills::body(&volumes, s)?)))
+                .collect::<ApiResult<Vec<_>>>()?;
+            (skills::inject_prompt(&with_bodies), Vec::new())
         }
         SkillMode::Disclose => {
             let mut order: Vec<usize> = ranked.clone();
@@ -192,6 +196,7 @@ pub fn chat(
     let result = run_model(
         &config,
         &mut request,
+        &volumes,
         &visible,
         &mut used,
         turn.stream,
@@ -267,9 +272,11 @@ fn load_skill_tool() -> Tool {
 
 /// Calls the model, runs the tool loop of disclose mode and streams deltas
 /// when asked.
+#[allow(clippy::too_many_arguments)]
 fn run_model<'s>(
     config: &LlmConfig,
     request: &mut LlmRequest,
+    volumes: &Volumes<SqlStore<&Db>>,
     visible: &'s [ChatSkill],
     used: &mut Vec<&'s ChatSkill>,
     stream: bool,
@@ -305,7 +312,7 @@ fn run_model<'s>(
         }
         let mut results = Vec::new();
         for call in &completion.tool_calls {
-            results.push(answer_tool(call, visible, used));
+            results.push(answer_tool(call, volumes, visible, used));
         }
         request.messages.push(Message::ToolCalls {
             text: completion.text.clone(),
@@ -318,6 +325,7 @@ fn run_model<'s>(
 
 fn answer_tool<'s>(
     call: &llm::ToolCall,
+    volumes: &Volumes<SqlStore<&Db>>,
     visible: &'s [ChatSkill],
     used: &mut Vec<&'s ChatSkill>,
 ) -> ToolResult {
@@ -342,6 +350,15 @@ fn answer_tool<'s>(
         .or_else(|| visible.iter().find(|s| s.name.eq_ignore_ascii_case(wanted)));
     match found {
         Some(skill) => {
+            let body = match skills::body(volumes, skill) {
+                Ok(body) => body,
+                Err(err) => {
+                    return error(format!(
+                        "skill `{}` could not be read: {}",
+                        skill.skill_id, err.message
+                    ));
+                }
+            };
             if !used.iter().any(|u| u.skill_id == skill.skill_id) {
                 used.push(skill);
             }
@@ -349,7 +366,7 @@ fn answer_tool<'s>(
                 id: call.id.clone(),
                 content: format!(
                     "# {}\n\nWhen to use: {}\n\n{}",
-                    skill.name, skill.description, skill.body
+                    skill.name, skill.description, body
                 ),
                 is_error: false,
             }

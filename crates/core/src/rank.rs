@@ -67,6 +67,35 @@ pub struct RankDoc<'a> {
     pub body: &'a str,
 }
 
+/// One document's terms: how often each occurs in each field (name,
+/// keywords, description, body), and each field's length in terms.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct DocTerms {
+    pub counts: Vec<(String, [u16; 4])>,
+    pub lengths: [u32; 4],
+}
+
+impl DocTerms {
+    /// Tokenises and stems the fields of `doc`.
+    pub fn of(d: RankDoc<'_>) -> DocTerms {
+        let keywords = d.keywords.join(" ");
+        let fields = [d.name, keywords.as_str(), d.description, d.body];
+        let mut lengths = [0u32; 4];
+        let mut counts: HashMap<String, [u16; 4]> = HashMap::new();
+        for field in Field::ALL {
+            let terms = text::terms(fields[field.index()]);
+            lengths[field.index()] = u32::try_from(terms.len()).unwrap_or(u32::MAX);
+            for term in terms {
+                let tf = &mut counts.entry(term).or_default()[field.index()];
+                *tf = tf.saturating_add(1);
+            }
+        }
+        let mut counts: Vec<(String, [u16; 4])> = counts.into_iter().collect();
+        counts.sort();
+        DocTerms { counts, lengths }
+    }
+}
+
 #[derive(Debug, Clone)]
 struct Posting {
     doc: u32,
@@ -99,26 +128,31 @@ impl Bm25Index {
         docs: impl IntoIterator<Item = RankDoc<'a>>,
         params: Bm25Params,
     ) -> Self {
+        let terms: Vec<DocTerms> = docs.into_iter().map(DocTerms::of).collect();
+        Self::from_terms_with_params(&terms, params)
+    }
+
+    /// An index of documents tokenised beforehand ([`DocTerms::of`]), e.g.
+    /// kept per file so a ranking need not read and stem every body again.
+    pub fn from_terms<'a>(docs: impl IntoIterator<Item = &'a DocTerms>) -> Self {
+        Self::from_terms_with_params(docs, Bm25Params::default())
+    }
+
+    pub fn from_terms_with_params<'a>(
+        docs: impl IntoIterator<Item = &'a DocTerms>,
+        params: Bm25Params,
+    ) -> Self {
         let mut postings: HashMap<String, Vec<Posting>> = HashMap::new();
         let mut lengths = Vec::new();
         for (doc, d) in docs.into_iter().enumerate() {
             let doc = u32::try_from(doc).expect("fewer than 4 billion documents");
-            let keywords = d.keywords.join(" ");
-            let fields = [d.name, keywords.as_str(), d.description, d.body];
-            let mut len = [0u32; 4];
-            let mut counts: HashMap<String, [u16; 4]> = HashMap::new();
-            for field in Field::ALL {
-                let terms = text::terms(fields[field.index()]);
-                len[field.index()] = u32::try_from(terms.len()).unwrap_or(u32::MAX);
-                for term in terms {
-                    let tf = &mut counts.entry(term).or_default()[field.index()];
-                    *tf = tf.saturating_add(1);
-                }
+            for (term, tf) in &d.counts {
+                postings
+                    .entry(term.clone())
+                    .or_default()
+                    .push(Posting { doc, tf: *tf });
             }
-            for (term, tf) in counts {
-                postings.entry(term).or_default().push(Posting { doc, tf });
-            }
-            lengths.push(len);
+            lengths.push(d.lengths);
         }
         let mut avg_lengths = [0.0; 4];
         if !lengths.is_empty() {
