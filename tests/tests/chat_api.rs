@@ -177,6 +177,29 @@ fn the_prompt_carries_the_ranked_skills_and_the_turn_is_traced() {
     assert_eq!(status, 200, "{answer}");
     assert_eq!(answer["skills_used"], json!([]));
     assert!(!mock.requests()[1].system().contains("Histogram plotting"));
+
+    // After turns that only added traces, an edited skill is what the next
+    // turn injects: its new guidance, never the cached old one.
+    let (status, value) = env.call(
+        &env.alice,
+        "PUT",
+        "/skills/histogram-help",
+        Some(&context_skill(
+            "histogram-help",
+            "Histogram plotting",
+            "Plot histograms of numeric data",
+            &["histogram", "plot"],
+            "Choose twenty bins with numpy.histogram.",
+        )),
+    );
+    assert_eq!(status, 200, "{value}");
+    mock.push(Reply::text("Twenty bins."));
+    let (status, answer) = env.chat(&env.alice, json!({"message": "plot a histogram"}));
+    assert_eq!(status, 200, "{answer}");
+    assert_eq!(answer["skills_used"][0], "Histogram plotting", "{answer}");
+    let system = mock.requests()[2].system();
+    assert!(system.contains("twenty bins with numpy"), "{system}");
+    assert!(!system.contains("Bin the data first"), "{system}");
 }
 
 #[test]

@@ -7,31 +7,57 @@
 //! description and body (`llmos_core::rank`); ties keep the merged view's
 //! order, so the result is deterministic.
 
+use std::collections::HashMap;
+
 use llmos_core::ids::VolumeId;
-use llmos_core::rank::{Bm25Index, DocTerms, RankDoc};
+use llmos_core::rank::{DocTerms, RankDoc, search_encoded};
 use llmos_guest::db::Migration;
 use llmos_guest::{ApiError, ApiResult, Db};
-use llmos_store::catalog::{Catalog, CatalogEntry, ListQuery};
-use llmos_store::volume::At;
-use llmos_store::{SqlStore, VolumePath, Volumes};
+use llmos_store::ObjectStore as _;
+use llmos_store::catalog::{BriefEntry, Catalog};
+use llmos_store::object::{ObjectId, parse_id};
+use llmos_store::{SqlStore, Volumes};
 use spin_sdk::sqlite::Value;
 
 /// Longest skill body put into a prompt; longer ones are cut.
 pub const MAX_BODY_CHARS: usize = 12_000;
 /// Character budget of the disclose-mode catalog.
 pub const CATALOG_BUDGET: usize = 8_000;
-/// Blobs looked up per query of the term cache.
+/// Blobs looked up per query of the cache.
 const LOOKUP_CHUNK: usize = 200;
 
-/// The ranking terms of each skill file, keyed by its blob id: a blob never
-/// changes, so its terms are computed (read, parsed, stemmed) once.
-pub const MIGRATIONS: &[Migration] = &[Migration {
-    id: "chat-rank-terms-v1",
-    statements: &["CREATE TABLE IF NOT EXISTS chat_rank_terms (
-        blob TEXT PRIMARY KEY NOT NULL,
-        terms TEXT NOT NULL
-    )"],
-}];
+/// What a turn needs of each skill file, keyed by its blob id: its ranking
+/// terms ([`DocTerms::encode`]) and its guidance (the Markdown body). A
+/// blob never changes, so a file is read, parsed and stemmed once, and a
+/// turn reads the bodies of only the skills it uses.
+pub const MIGRATIONS: &[Migration] = &[
+    Migration {
+        id: "chat-rank-terms-v1",
+        statements: &["CREATE TABLE IF NOT EXISTS chat_rank_terms (
+            blob TEXT PRIMARY KEY NOT NULL,
+            terms TEXT NOT NULL
+        )"],
+    },
+    Migration {
+        id: "chat-skill-text-v1",
+        statements: &[
+            "DROP TABLE IF EXISTS chat_rank_terms",
+            "CREATE TABLE IF NOT EXISTS chat_skill_text (
+                blob TEXT PRIMARY KEY NOT NULL,
+                terms TEXT NOT NULL,
+                body TEXT NOT NULL
+            )",
+        ],
+    },
+];
+
+/// Where a turn's skills come from: the database (catalog and cache), the
+/// volumes, and the caller's view.
+pub struct Sources<'a> {
+    pub db: &'a Db,
+    pub volumes: &'a Volumes<SqlStore<&'a Db>>,
+    pub view: &'a [VolumeId],
+}
 
 /// A skill as the chat uses it.
 #[derive(Debug, Clone)]
@@ -41,55 +67,26 @@ pub struct ChatSkill {
     pub description: String,
     pub category: String,
     pub volume: VolumeId,
-    pub path: String,
-    pub terms: DocTerms,
+    /// The file's blob: the key of its cached terms and body.
+    pub blob: ObjectId,
+    /// Ranking terms in [`DocTerms::encode`]'s form.
+    pub terms: String,
 }
 
 /// The skills of `view`, in the merged view's order, with their terms.
-pub fn visible(
-    db: &Db,
-    volumes: &Volumes<SqlStore<&Db>>,
-    view: &[VolumeId],
-) -> ApiResult<Vec<ChatSkill>> {
-    let catalog = Catalog::new(volumes);
+pub fn visible(src: &Sources<'_>) -> ApiResult<Vec<ChatSkill>> {
+    let (db, view) = (src.db, src.view);
+    let catalog = Catalog::new(src.volumes);
     catalog.ensure_fresh(view).map_err(ApiError::internal)?;
-    let entries = catalog
-        .list(view, &ListQuery::default())
-        .map_err(ApiError::internal)?
-        .entries;
-    let mut cached: std::collections::HashMap<String, DocTerms> = std::collections::HashMap::new();
-    for chunk in entries.chunks(LOOKUP_CHUNK) {
-        let params: Vec<Value> = chunk
-            .iter()
-            .map(|e| Value::Text(e.blob.to_string()))
-            .collect();
-        let placeholders = vec!["?"; chunk.len()].join(",");
-        let rows = db.execute(
-            &format!("SELECT blob, terms FROM chat_rank_terms WHERE blob IN ({placeholders})"),
-            &params,
-        )?;
-        for row in &rows.rows {
-            let blob = llmos_guest::db::text(&row.values, 0)?;
-            if let Ok(terms) = serde_json::from_str(&llmos_guest::db::text(&row.values, 1)?) {
-                cached.insert(blob, terms);
-            }
-        }
-    }
+    let entries = catalog.list_brief(view).map_err(ApiError::internal)?;
+    let blobs: Vec<ObjectId> = entries.iter().map(|e| e.blob).collect();
+    let mut cached = cached(db, &blobs, "terms")?;
     entries
         .into_iter()
         .map(|entry| {
-            let blob = entry.blob.to_string();
-            let terms = match cached.remove(&blob) {
+            let terms = match cached.remove(&entry.blob) {
                 Some(terms) => terms,
-                None => {
-                    let terms = compute_terms(volumes, &entry)?;
-                    let json = serde_json::to_string(&terms).map_err(ApiError::internal)?;
-                    db.execute(
-                        "INSERT OR IGNORE INTO chat_rank_terms (blob, terms) VALUES (?, ?)",
-                        &[Value::Text(blob), Value::Text(json)],
-                    )?;
-                    terms
-                }
+                None => prepare(src, &entry)?.0,
             };
             Ok(ChatSkill {
                 skill_id: entry.skill_id.to_string(),
@@ -97,49 +94,124 @@ pub fn visible(
                 description: entry.description,
                 category: entry.category,
                 volume: entry.volume,
-                path: entry.path,
+                blob: entry.blob,
                 terms,
             })
         })
         .collect()
 }
 
-fn compute_terms(volumes: &Volumes<SqlStore<&Db>>, entry: &CatalogEntry) -> ApiResult<DocTerms> {
-    let body = read_body(volumes, &entry.volume, &entry.path)?;
-    Ok(DocTerms::of(RankDoc {
+/// One cached column (`terms` or `body`) of each of `blobs` that has a row.
+fn cached(db: &Db, blobs: &[ObjectId], column: &str) -> ApiResult<HashMap<ObjectId, String>> {
+    let mut found = HashMap::new();
+    for chunk in blobs.chunks(LOOKUP_CHUNK) {
+        let params: Vec<Value> = chunk.iter().map(|b| Value::Text(b.to_string())).collect();
+        let placeholders = vec!["?"; chunk.len()].join(",");
+        let rows = db.execute(
+            &format!("SELECT blob, {column} FROM chat_skill_text WHERE blob IN ({placeholders})"),
+            &params,
+        )?;
+        for row in &rows.rows {
+            let blob = llmos_guest::db::text(&row.values, 0)?;
+            if let Ok(blob) = parse_id(&blob) {
+                found.insert(blob, llmos_guest::db::text(&row.values, 1)?);
+            }
+        }
+    }
+    Ok(found)
+}
+
+/// Reads and parses the file of `entry` from git, stores its terms and
+/// body, and returns them.
+fn prepare(src: &Sources<'_>, entry: &BriefEntry) -> ApiResult<(String, String)> {
+    let object = src
+        .volumes
+        .store()
+        .read_object(&entry.blob)
+        .map_err(ApiError::internal)?
+        .ok_or_else(|| {
+            ApiError::internal(format_args!(
+                "skill file {} of {} (blob {}) is missing",
+                entry.path, entry.volume, entry.blob
+            ))
+        })?;
+    let text = String::from_utf8_lossy(object.data());
+    let body = match llmos_core::skill::parse(Some(&entry.path), &text) {
+        Ok(skill) => skill.body().trim().to_owned(),
+        Err(_) => String::new(),
+    };
+    let terms = DocTerms::of(RankDoc {
         name: &entry.name,
         keywords: &entry.keywords,
         description: &entry.description,
         body: &body,
-    }))
-}
-
-fn read_body(volumes: &Volumes<SqlStore<&Db>>, volume: &VolumeId, path: &str) -> ApiResult<String> {
-    let volume_path = VolumePath::new(path).map_err(ApiError::internal)?;
-    let file = volumes
-        .read_file(volume, &volume_path, At::Head)
-        .map_err(ApiError::internal)?;
-    let text = String::from_utf8_lossy(&file.data);
-    Ok(match llmos_core::skill::parse(Some(path), &text) {
-        Ok(skill) => skill.body().trim().to_owned(),
-        Err(_) => String::new(),
     })
+    .encode();
+    src.db.execute(
+        "INSERT OR REPLACE INTO chat_skill_text (blob, terms, body) VALUES (?, ?, ?)",
+        &[
+            Value::Text(entry.blob.to_string()),
+            Value::Text(terms.clone()),
+            Value::Text(body.clone()),
+        ],
+    )?;
+    Ok((terms, body))
 }
 
-/// The guidance (Markdown body) of a skill.
-pub fn body(volumes: &Volumes<SqlStore<&Db>>, skill: &ChatSkill) -> ApiResult<String> {
-    read_body(volumes, &skill.volume, &skill.path)
+/// The guidance (Markdown body) of each of `chosen`, in order.
+pub fn bodies(src: &Sources<'_>, chosen: &[&ChatSkill]) -> ApiResult<Vec<String>> {
+    let blobs: Vec<ObjectId> = chosen.iter().map(|s| s.blob).collect();
+    let mut found = cached(src.db, &blobs, "body")?;
+    chosen
+        .iter()
+        .map(|skill| match found.remove(&skill.blob) {
+            Some(body) => Ok(body),
+            None => Ok(prepare(src, &entry_of(src, skill)?)?.1),
+        })
+        .collect()
+}
+
+/// The catalog entry a chat skill came from (to prepare a file whose
+/// cached row has gone).
+fn entry_of(src: &Sources<'_>, skill: &ChatSkill) -> ApiResult<BriefEntry> {
+    let id = llmos_core::ids::SkillId::new(&skill.skill_id).map_err(ApiError::internal)?;
+    Catalog::new(src.volumes)
+        .get_in(&skill.volume, &id)
+        .map_err(ApiError::internal)?
+        .filter(|e| e.blob == skill.blob)
+        .map(BriefEntry::from)
+        .ok_or_else(|| {
+            ApiError::internal(format_args!(
+                "skill {} changed while the turn was running",
+                skill.skill_id
+            ))
+        })
 }
 
 /// The indices of `skills`, best match for `message` first; only skills
-/// that share a term with the message are returned.
-pub fn rank(skills: &[ChatSkill], message: &str) -> Vec<usize> {
-    let index = Bm25Index::from_terms(skills.iter().map(|s| &s.terms));
-    index
-        .search(message)
-        .into_iter()
-        .map(|hit| hit.doc)
-        .collect()
+/// that share a term with the message are returned. A cached row that no
+/// longer parses is prepared again from git.
+pub fn rank(src: &Sources<'_>, skills: &mut [ChatSkill], message: &str) -> ApiResult<Vec<usize>> {
+    for _ in 0..=skills.len() {
+        match order(skills, message) {
+            Ok(order) => return Ok(order),
+            Err(bad) => {
+                let entry = entry_of(src, &skills[bad])?;
+                skills[bad].terms = prepare(src, &entry)?.0;
+            }
+        }
+    }
+    Err(ApiError::internal(
+        "the ranking terms of the skills do not parse",
+    ))
+}
+
+/// [`rank`] over the terms as they are; `Err` names a skill whose terms do
+/// not parse.
+fn order(skills: &[ChatSkill], message: &str) -> Result<Vec<usize>, usize> {
+    search_encoded(skills.iter().map(|s| s.terms.as_str()), message)
+        .map(|hits| hits.into_iter().map(|hit| hit.doc).collect())
+        .map_err(|(bad, _)| bad)
 }
 
 fn cut(text: &str, max: usize) -> String {
@@ -213,13 +285,14 @@ mod tests {
             description: description.into(),
             category: "c".into(),
             volume: VolumeId::System,
-            path: format!("skills/{id}.md"),
+            blob: parse_id(&"0".repeat(40)).unwrap(),
             terms: DocTerms::of(RankDoc {
                 name,
                 keywords: &[],
                 description,
                 body,
-            }),
+            })
+            .encode(),
         }
     }
 
@@ -245,9 +318,12 @@ mod tests {
                 "Use SVG.",
             ),
         ];
-        assert_eq!(rank(&skills, "plot my data as a chart"), [0, 2]);
-        assert_eq!(rank(&skills, "quantum energy"), [1]);
-        assert!(rank(&skills, "unrelated words").is_empty());
+        assert_eq!(order(&skills, "plot my data as a chart"), Ok(vec![0, 2]));
+        assert_eq!(order(&skills, "quantum energy"), Ok(vec![1]));
+        let mut broken = skills.clone();
+        broken[1].terms = "1 2 3 4\nquantum x".into();
+        assert_eq!(order(&broken, "quantum energy"), Err(1));
+        assert_eq!(order(&skills, "unrelated words"), Ok(vec![]));
     }
 
     #[test]

@@ -4,13 +4,14 @@
 
 use std::time::Instant;
 
-use llmos_core::ids::PrincipalId;
+use llmos_core::ids::{PrincipalId, VolumeId};
 use llmos_core::trace::{Outcome, Trace, TraceKind, new_trace_id};
 use llmos_guest::http::{self, Query};
 use llmos_guest::llm::{
     self, Completion, LlmConfig, LlmError, LlmRequest, Message, Tool, ToolResult, Usage,
 };
 use llmos_guest::{ApiError, ApiResult, Db, Identity};
+use llmos_store::catalog::Catalog;
 use llmos_store::object::{GitTime, Signature};
 use llmos_store::traces::TraceIndex;
 use llmos_store::{SqlStore, Volumes};
@@ -20,7 +21,7 @@ use spin_sdk::http::{Request, Response};
 
 use crate::conversations;
 use crate::respond::Responder;
-use crate::skills::{self, ChatSkill};
+use crate::skills::{self, ChatSkill, Sources};
 
 /// Longest message accepted, in characters.
 pub const MAX_MESSAGE_CHARS: usize = 32_000;
@@ -150,12 +151,17 @@ pub fn chat(
     let volumes = Volumes::new(SqlStore::new(db));
     llmos_guest::system::ensure_imported(&volumes)?;
     let view = identity.visible_volumes(&turn.user, turn.team.as_ref());
-    let visible = if turn.include_skills || turn.mode == SkillMode::Disclose {
-        skills::visible(db, &volumes, &view)?
+    let src = Sources {
+        db,
+        volumes: &volumes,
+        view: &view,
+    };
+    let mut visible = if turn.include_skills || turn.mode == SkillMode::Disclose {
+        skills::visible(&src)?
     } else {
         Vec::new()
     };
-    let ranked = skills::rank(&visible, &turn.message);
+    let ranked = skills::rank(&src, &mut visible, &turn.message)?;
     let model = turn.model.clone().unwrap_or_else(|| config.model.clone());
     let started = Instant::now();
 
@@ -172,10 +178,9 @@ pub fn chat(
                 Vec::new()
             };
             used.extend(chosen.iter().copied());
-            let with_bodies = chosen
-                .iter()
-                .map(|s| Ok((*s, skills::body(&volumes, s)?)))
-                .collect::<ApiResult<Vec<_>>>()?;
+            let bodies = skills::bodies(&src, &chosen)?;
+            let with_bodies: Vec<(&ChatSkill, String)> =
+                chosen.iter().copied().zip(bodies).collect();
             (skills::inject_prompt(&with_bodies), Vec::new())
         }
         SkillMode::Disclose => {
@@ -196,7 +201,7 @@ pub fn chat(
     let result = run_model(
         &config,
         &mut request,
-        &volumes,
+        &src,
         &visible,
         &mut used,
         turn.stream,
@@ -276,7 +281,7 @@ fn load_skill_tool() -> Tool {
 fn run_model<'s>(
     config: &LlmConfig,
     request: &mut LlmRequest,
-    volumes: &Volumes<SqlStore<&Db>>,
+    src: &Sources<'_>,
     visible: &'s [ChatSkill],
     used: &mut Vec<&'s ChatSkill>,
     stream: bool,
@@ -312,7 +317,7 @@ fn run_model<'s>(
         }
         let mut results = Vec::new();
         for call in &completion.tool_calls {
-            results.push(answer_tool(call, volumes, visible, used));
+            results.push(answer_tool(call, src, visible, used));
         }
         request.messages.push(Message::ToolCalls {
             text: completion.text.clone(),
@@ -325,7 +330,7 @@ fn run_model<'s>(
 
 fn answer_tool<'s>(
     call: &llm::ToolCall,
-    volumes: &Volumes<SqlStore<&Db>>,
+    src: &Sources<'_>,
     visible: &'s [ChatSkill],
     used: &mut Vec<&'s ChatSkill>,
 ) -> ToolResult {
@@ -350,8 +355,8 @@ fn answer_tool<'s>(
         .or_else(|| visible.iter().find(|s| s.name.eq_ignore_ascii_case(wanted)));
     match found {
         Some(skill) => {
-            let body = match skills::body(volumes, skill) {
-                Ok(body) => body,
+            let body = match skills::bodies(src, &[skill]) {
+                Ok(mut bodies) => bodies.pop().unwrap_or_default(),
                 Err(err) => {
                     return error(format!(
                         "skill `{}` could not be read: {}",
@@ -446,7 +451,15 @@ fn record_trace(
     );
     let index = TraceIndex::new(db);
     match index.record(volumes, trace, author) {
-        Ok(_) => Ok(trace_id),
+        Ok((commit, _)) => {
+            // The trace left the skills as they were: the catalog's index of
+            // the user volume stays current, so the next turn skips a refresh.
+            let volume = VolumeId::User(turn.user.clone());
+            if let Err(err) = Catalog::new(volumes).carry_forward(&volume, commit) {
+                eprintln!("chat: keeping the catalog current after trace {trace_id}: {err}");
+            }
+            Ok(trace_id)
+        }
         Err(err) => {
             eprintln!("chat: recording trace {trace_id} failed: {err}");
             Err(ApiError::internal(err))

@@ -31,6 +31,7 @@ use llmos_core::workflow::{
 };
 use llmos_guest::http;
 use llmos_guest::{ApiError, ApiResult};
+use llmos_store::catalog::Catalog;
 use llmos_store::traces::{TraceIndex, TraceStoreError};
 use serde::Deserialize;
 use serde_json::{Map, Value, json};
@@ -382,7 +383,8 @@ fn record(app: &App, run: RunRecord<'_>) -> ApiResult<String> {
         details,
     };
     let id = trace.trace_id.clone();
-    TraceIndex::new(app.db)
+    let volume = VolumeId::User(trace.user_id.clone());
+    let (commit, _) = TraceIndex::new(app.db)
         .record(&app.volumes, trace, app.author())
         .map_err(|e| match e {
             TraceStoreError::Duplicate(id) => {
@@ -392,6 +394,11 @@ fn record(app: &App, run: RunRecord<'_>) -> ApiResult<String> {
             TraceStoreError::Volume(e) => volume_error(e),
             other => ApiError::internal(other),
         })?;
+    // A trace leaves the skills as they were: keep the catalog's index of
+    // the volume current, so the next listing need not refresh it.
+    if let Err(err) = Catalog::new(&app.volumes).carry_forward(&volume, commit) {
+        eprintln!("workflows: keeping the catalog current after run {id}: {err}");
+    }
     Ok(id)
 }
 

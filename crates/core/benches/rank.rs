@@ -8,13 +8,16 @@
 //!   built beforehand (the target: under 10 ms per query);
 //! - `build 10k skills`: tokenising and stemming the four fields of 10,000
 //!   skills into the index;
-//! - `build + query 1k skills`: what a chat turn pays today when it ranks a
-//!   view of 1,000 skills from scratch.
+//! - `build + query 1k skills`: ranking a view of 1,000 skills from their
+//!   text, with nothing kept between queries;
+//! - `encoded query 10k skills` / `1k skills`: what a chat turn pays: the
+//!   skills' terms kept in [`DocTerms::encode`]'s form (as the chat
+//!   component stores them per file), scanned for the query's terms.
 
 use std::hint::black_box;
 
 use criterion::{Criterion, criterion_group, criterion_main};
-use llmos_core::rank::{Bm25Index, RankDoc};
+use llmos_core::rank::{Bm25Index, DocTerms, RankDoc, search_encoded};
 
 const WORDS: &[&str] = &[
     "plot",
@@ -117,6 +120,15 @@ fn rank(c: &mut Criterion) {
     let index = Bm25Index::build(docs(&large));
     c.bench_function("query 10k skills", |b| {
         b.iter(|| index.top(black_box(QUERY), 5))
+    });
+    let encoded: Vec<String> = docs(&large).map(|d| DocTerms::of(d).encode()).collect();
+    c.bench_function("encoded query 10k skills", |b| {
+        b.iter(|| search_encoded(encoded.iter().map(String::as_str), black_box(QUERY)).unwrap())
+    });
+    c.bench_function("encoded query 1k skills", |b| {
+        b.iter(|| {
+            search_encoded(encoded[..1000].iter().map(String::as_str), black_box(QUERY)).unwrap()
+        })
     });
     let mut group = c.benchmark_group("build");
     group.sample_size(10);

@@ -94,6 +94,136 @@ impl DocTerms {
         counts.sort();
         DocTerms { counts, lengths }
     }
+
+    /// A compact text form for storage: the four field lengths on the
+    /// first line, then one line per term, `term n k d b` (terms are runs
+    /// of letters and digits, so they never hold a space or a newline).
+    /// [`search_encoded`] ranks such texts without decoding them whole.
+    pub fn encode(&self) -> String {
+        let mut out = String::with_capacity(16 + self.counts.len() * 16);
+        let [n, k, d, b] = self.lengths;
+        out.push_str(&format!("{n} {k} {d} {b}\n"));
+        for (term, [n, k, d, b]) in &self.counts {
+            out.push_str(&format!("{term} {n} {k} {d} {b}\n"));
+        }
+        out
+    }
+
+    /// The inverse of [`DocTerms::encode`].
+    pub fn decode(encoded: &str) -> Result<DocTerms, BadTerms> {
+        let mut lines = encoded.lines();
+        let lengths = four(lines.next().ok_or(BadTerms)?)?;
+        let counts = lines
+            .map(|line| {
+                let (term, counts) = line.split_once(' ').ok_or(BadTerms)?;
+                Ok((term.to_owned(), four(counts)?))
+            })
+            .collect::<Result<_, BadTerms>>()?;
+        Ok(DocTerms { counts, lengths })
+    }
+}
+
+/// An encoded [`DocTerms`] that does not parse.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct BadTerms;
+
+impl std::fmt::Display for BadTerms {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("malformed term counts")
+    }
+}
+
+impl std::error::Error for BadTerms {}
+
+/// Four space-separated numbers.
+fn four<T: std::str::FromStr>(text: &str) -> Result<[T; 4], BadTerms> {
+    let mut parts = text
+        .split(' ')
+        .map(|p| p.parse::<T>().map_err(|_| BadTerms));
+    let out = [
+        parts.next().ok_or(BadTerms)??,
+        parts.next().ok_or(BadTerms)??,
+        parts.next().ok_or(BadTerms)??,
+        parts.next().ok_or(BadTerms)??,
+    ];
+    if parts.next().is_some() {
+        return Err(BadTerms);
+    }
+    Ok(out)
+}
+
+/// Ranks documents given in [`DocTerms::encode`]'s form against `query`:
+/// the same hits, scores and order as [`Bm25Index::from_terms`] followed
+/// by [`Bm25Index::search`], but only the query's terms are decoded, so a
+/// ranking over many stored documents costs a scan of their text rather
+/// than building every posting list. Fails, naming the document, when a
+/// document's lengths or one of its lines for a query term do not parse
+/// (lines of other terms are only split at their first space).
+pub fn search_encoded<'a>(
+    docs: impl IntoIterator<Item = &'a str>,
+    query: &str,
+) -> Result<Vec<Hit>, (usize, BadTerms)> {
+    let wanted = text::term_set(query);
+    let mut found: Vec<Vec<Posting>> = vec![Vec::new(); wanted.len()];
+    let mut lengths = Vec::new();
+    for (doc, encoded) in docs.into_iter().enumerate() {
+        let doc_id = u32::try_from(doc).expect("fewer than 4 billion documents");
+        let (first, rest) = encoded.split_once('\n').unwrap_or((encoded, ""));
+        lengths.push(four(first).map_err(|e| (doc, e))?);
+        scan_sorted(rest, &wanted, |i, counts| {
+            found[i].push(Posting {
+                doc: doc_id,
+                tf: four(counts)?,
+            });
+            Ok(())
+        })
+        .map_err(|e| (doc, e))?;
+    }
+    let postings = wanted
+        .into_iter()
+        .zip(found)
+        .filter(|(_, postings)| !postings.is_empty())
+        .collect();
+    Ok(Bm25Index::assemble(postings, lengths, Bm25Params::default()).search(query))
+}
+
+/// Walks the `term counts` lines of an encoded document (sorted by term,
+/// as [`DocTerms::encode`] writes them) together with the sorted `wanted`
+/// terms, calling `hit` with the index of each wanted term found and its
+/// counts text. Stops at the first line past the last wanted term; a line
+/// without a space or out of order is an error.
+fn scan_sorted(
+    lines: &str,
+    wanted: &[String],
+    mut hit: impl FnMut(usize, &str) -> Result<(), BadTerms>,
+) -> Result<(), BadTerms> {
+    let bytes = lines.as_bytes();
+    let mut pos = 0;
+    let mut next = 0;
+    let mut previous: &[u8] = &[];
+    while pos < bytes.len() && next < wanted.len() {
+        let end = bytes[pos..]
+            .iter()
+            .position(|&b| b == b'\n')
+            .map_or(bytes.len(), |i| pos + i);
+        let line = &bytes[pos..end];
+        let space = line.iter().position(|&b| b == b' ').ok_or(BadTerms)?;
+        let term = &line[..space];
+        if term <= previous {
+            return Err(BadTerms);
+        }
+        previous = term;
+        while next < wanted.len() && wanted[next].as_bytes() < term {
+            next += 1;
+        }
+        if next < wanted.len() && wanted[next].as_bytes() == term {
+            // Both ends are on character boundaries: a space and a newline.
+            hit(next, &lines[pos + space + 1..end])?;
+            next += 1;
+        }
+        pos = end + 1;
+    }
+    Ok(())
 }
 
 #[derive(Debug, Clone)]
@@ -154,6 +284,14 @@ impl Bm25Index {
             }
             lengths.push(d.lengths);
         }
+        Self::assemble(postings, lengths, params)
+    }
+
+    fn assemble(
+        postings: HashMap<String, Vec<Posting>>,
+        lengths: Vec<[u32; 4]>,
+        params: Bm25Params,
+    ) -> Self {
         let mut avg_lengths = [0.0; 4];
         if !lengths.is_empty() {
             for field in Field::ALL {
@@ -371,5 +509,60 @@ mod tests {
         assert!(rank(&docs, "zebra").is_empty());
         let index = Bm25Index::build(std::iter::empty());
         assert!(index.search("anything").is_empty());
+    }
+
+    fn terms_of(docs: &[Doc]) -> Vec<DocTerms> {
+        docs.iter()
+            .map(|d| {
+                DocTerms::of(RankDoc {
+                    name: d.name,
+                    keywords: &d.keywords,
+                    description: d.description,
+                    body: d.body,
+                })
+            })
+            .collect()
+    }
+
+    #[test]
+    fn encoded_terms_round_trip() {
+        for terms in terms_of(&corpus()) {
+            assert!(!terms.counts.is_empty());
+            assert_eq!(DocTerms::decode(&terms.encode()), Ok(terms));
+        }
+        for bad in [
+            "",
+            "1 2 3",
+            "1 2 3 4\nterm 1 2 3",
+            "1 2 3 4\nterm",
+            "a b c d",
+        ] {
+            assert_eq!(DocTerms::decode(bad), Err(BadTerms), "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn encoded_search_matches_the_full_index() {
+        let terms = terms_of(&corpus());
+        let encoded: Vec<String> = terms.iter().map(DocTerms::encode).collect();
+        let index = Bm25Index::from_terms(&terms);
+        for query in [
+            "plot my data as a chart",
+            "quantum energy of hydrogen in python",
+            "circuit filter time constant",
+            "python tests",
+            "zebra",
+            "",
+        ] {
+            let expected = index.search(query);
+            let got = search_encoded(encoded.iter().map(String::as_str), query).unwrap();
+            assert_eq!(got.len(), expected.len(), "{query}");
+            for (a, b) in got.iter().zip(&expected) {
+                assert_eq!(a.doc, b.doc, "{query}");
+                assert_eq!(a.score.to_bits(), b.score.to_bits(), "{query}");
+            }
+        }
+        let broken = [encoded[0].as_str(), "1 2 3 4\nplot x y z w"];
+        assert_eq!(search_encoded(broken, "plot").unwrap_err().0, 1);
     }
 }

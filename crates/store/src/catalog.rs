@@ -299,6 +299,35 @@ pub struct Listing {
     pub entries: Vec<CatalogEntry>,
 }
 
+/// The fields of a skill that ranking and prompts read: what
+/// [`Catalog::list_brief`] returns, lighter than a [`CatalogEntry`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BriefEntry {
+    pub volume: VolumeId,
+    pub skill_id: SkillId,
+    pub path: String,
+    pub blob: ObjectId,
+    pub name: String,
+    pub category: String,
+    pub description: String,
+    pub keywords: Vec<String>,
+}
+
+impl From<CatalogEntry> for BriefEntry {
+    fn from(e: CatalogEntry) -> Self {
+        BriefEntry {
+            volume: e.volume,
+            skill_id: e.skill_id,
+            path: e.path,
+            blob: e.blob,
+            name: e.name,
+            category: e.category,
+            description: e.description,
+            keywords: e.keywords,
+        }
+    }
+}
+
 /// A page of a listing as listing JSON (`GET /skills`).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SummaryPage {
@@ -365,6 +394,56 @@ impl<'v, E: SqlExecutor> Catalog<'v, E> {
         }
     }
 
+    /// Moves the indexed head of `volume` to `commit` when the index
+    /// reflects its first parent and `commit` left the `skills` tree as it
+    /// was (a commit that records a trace or saves a workflow): the rows
+    /// are then already right for `commit`, and the next
+    /// [`Self::ensure_fresh`] has nothing to do. Returns whether it moved.
+    ///
+    /// Safe against concurrent refreshes without a claim: the update holds
+    /// only while the indexed head is still the parent, and a refresh that
+    /// is writing rows for a later head has a claim that keeps writing; if
+    /// the ref moved on, readers see the indexed head differ from it and
+    /// refresh from `commit`, whose rows are right.
+    pub fn carry_forward(&self, volume: &VolumeId, commit: ObjectId) -> Result<bool, CatalogError> {
+        use crate::store::ObjectStore as _;
+        let store = self.volumes.store();
+        let decode = |object: &crate::object::RawObject| {
+            crate::object::decode_commit(object).map_err(|source| VolumeError::Object {
+                volume: volume.clone(),
+                source,
+            })
+        };
+        let Some(object) = store.read_object(&commit).map_err(VolumeError::from)? else {
+            return Ok(false);
+        };
+        let child = decode(&object)?;
+        let Some(&parent) = child.parents.first() else {
+            return Ok(false);
+        };
+        let Some(object) = store.read_object(&parent).map_err(VolumeError::from)? else {
+            return Ok(false);
+        };
+        let base = decode(&object)?;
+        let mut trees = layout::TreeReader::new(store, volume);
+        trees.prefetch([child.tree, base.tree])?;
+        if trees.skills_tree(child.tree)? != trees.skills_tree(base.tree)? {
+            return Ok(false);
+        }
+        let rows = self.run(
+            "carrying the indexed head forward",
+            "UPDATE skill_catalog_volumes SET head = ? \
+             WHERE volume = ? AND head = ? AND format = ? RETURNING volume",
+            &[
+                commit.to_string().into(),
+                volume.to_string().into(),
+                parent.to_string().into(),
+                INDEX_FORMAT.into(),
+            ],
+        )?;
+        Ok(!rows.is_empty())
+    }
+
     /// Refreshes those of `volumes` whose head moved since they were
     /// indexed, checking all of them with one query. Returns a report for
     /// each volume that was refreshed.
@@ -419,6 +498,39 @@ impl<'v, E: SqlExecutor> Catalog<'v, E> {
             })
             .collect::<Result<_, _>>()?;
         Ok(Listing { total, entries })
+    }
+
+    /// Every skill of the merged view of `view`, in id order, with only the
+    /// fields of a [`BriefEntry`] (no listing JSON or signature crosses
+    /// from SQL). Reads the index as it is: call [`Self::ensure_fresh`]
+    /// first.
+    pub fn list_brief(&self, view: &[VolumeId]) -> Result<Vec<BriefEntry>, CatalogError> {
+        let columns = "volume, path, skill_id, blob, name, category, description, keywords";
+        let (_, rows) = self.list_rows(view, &ListQuery::default(), columns)?;
+        rows.into_iter()
+            .map(|row| {
+                let text = |i: usize| row.get(i).and_then(SqlValue::as_text).unwrap_or_default();
+                let corrupt = |message: String| CatalogError::Corrupt {
+                    volume: text(0).to_owned(),
+                    path: text(1).to_owned(),
+                    message,
+                };
+                Ok(BriefEntry {
+                    volume: text(0)
+                        .parse()
+                        .map_err(|e| corrupt(format!("volume: {e}")))?,
+                    skill_id: SkillId::new(text(2))
+                        .map_err(|e| corrupt(format!("skill_id: {e}")))?,
+                    path: text(1).to_owned(),
+                    blob: parse_id(text(3)).map_err(|e| corrupt(format!("blob: {e}")))?,
+                    name: text(4).to_owned(),
+                    category: text(5).to_owned(),
+                    description: text(6).to_owned(),
+                    keywords: serde_json::from_str(text(7))
+                        .map_err(|e| corrupt(format!("keywords: {e}")))?,
+                })
+            })
+            .collect()
     }
 
     /// [`Self::list`] as the stored listing JSON of each skill, without

@@ -312,6 +312,9 @@ fn merged_view_shadows_system_by_team_by_user() {
     assert_eq!(catalog.ensure_fresh(&view).unwrap().len(), 3);
     let listing = catalog.list(&view, &ListQuery::default()).unwrap();
     assert_eq!(ids(&listing), ["only-system", "only-team", "shared"]);
+    let brief: Vec<BriefEntry> = listing.entries.iter().cloned().map(Into::into).collect();
+    assert_eq!(catalog.list_brief(&view).unwrap(), brief);
+    assert_eq!(brief[2].keywords, ["k"]);
     let shared = catalog.get(&view, &id("shared")).unwrap().unwrap();
     assert_eq!(
         (shared.volume.to_string(), shared.description.as_str()),
@@ -777,6 +780,63 @@ fn rows_of_another_format_are_derived_again() {
     assert_eq!(reports.len(), 1);
     assert_eq!(reports[0].indexed, 1);
     assert_eq!(dump(&vols), expected);
+}
+
+#[test]
+fn commits_outside_skills_carry_the_indexed_head_forward() {
+    let vols = open_memory();
+    let catalog = Catalog::new(&vols);
+    let alice = v("users/alice");
+    let c1 = commit(
+        &vols,
+        "users/alice",
+        1,
+        &[("skills/a.md", Some(&context("a", "x", "First.", &["one"])))],
+    );
+    // Not indexed yet: nothing to carry.
+    let c2 = commit(&vols, "users/alice", 2, &[("traces/t1.json", Some("{}"))]);
+    assert!(!catalog.carry_forward(&alice, c2).unwrap());
+    assert_eq!(catalog.indexed_head(&alice).unwrap(), None);
+    catalog.refresh(&alice).unwrap();
+    let rows = dump(&vols);
+
+    let c3 = commit(&vols, "users/alice", 3, &[("traces/t2.json", Some("{}"))]);
+    assert!(catalog.carry_forward(&alice, c3).unwrap());
+    assert_eq!(catalog.indexed_head(&alice).unwrap(), Some(c3));
+    assert!(
+        catalog
+            .ensure_fresh(std::slice::from_ref(&alice))
+            .unwrap()
+            .is_empty()
+    );
+    assert_eq!(dump(&vols), rows);
+    // Twice is a no-op: the index is no longer at the parent.
+    assert!(!catalog.carry_forward(&alice, c3).unwrap());
+
+    // A commit that changes a skill is never carried.
+    let c4 = commit(
+        &vols,
+        "users/alice",
+        4,
+        &[
+            (
+                "skills/a.md",
+                Some(&context("a", "x", "Changed.", &["one"])),
+            ),
+            ("traces/t3.json", Some("{}")),
+        ],
+    );
+    assert!(!catalog.carry_forward(&alice, c4).unwrap());
+    assert_eq!(catalog.indexed_head(&alice).unwrap(), Some(c3));
+    // Nor one whose parent is not the indexed head.
+    let c5 = commit(&vols, "users/alice", 5, &[("traces/t4.json", Some("{}"))]);
+    assert!(!catalog.carry_forward(&alice, c5).unwrap());
+    let report = catalog.ensure_fresh(std::slice::from_ref(&alice)).unwrap();
+    assert_eq!(report.len(), 1);
+    assert_eq!(report[0].indexed, 1);
+    let a = catalog.get_in(&alice, &id("a")).unwrap().unwrap();
+    assert_eq!((a.commit, a.description.as_str()), (c4, "Changed."));
+    assert_ne!(a.commit, c1);
 }
 
 #[test]
