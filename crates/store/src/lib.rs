@@ -27,6 +27,7 @@ pub mod dumb_http;
 pub mod export;
 pub mod fsck;
 pub mod object;
+pub mod pack;
 pub mod path;
 pub mod sql;
 pub mod sql_store;
@@ -47,7 +48,10 @@ pub use object::{
 pub use path::{PathError, VolumePath};
 pub use sql::{SqlError, SqlExecutor, SqlRows, SqlValue};
 pub use sql_store::{MIGRATION_ID, MIGRATIONS, SCHEMA_VERSION, SqlStore, migrate};
-pub use store::{MemoryStore, ObjectStore, RefName, RefStore, RefUpdate, StoreError};
+pub use store::{
+    MemoryStore, ObjectStore, PackFile, PackInfo, PackStore, RefName, RefStore, RefUpdate,
+    StoreError,
+};
 pub use traces::{
     TRACE_MIGRATION_ID, TRACE_MIGRATIONS, TraceFilter, TraceIndex, TracePage, TraceRow,
     TraceStoreError,

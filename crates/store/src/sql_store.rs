@@ -12,6 +12,8 @@
 //! | `git_refs` | `(volume, name)` | `target`, `updated_at`, `message` | each volume's refs, with the time and reason of the last update |
 //! | `git_reflog` | `seq` | `volume`, `name`, `old_target`, `new_target`, `at`, `message` | every ref change, for audit; filled by triggers on `git_refs` so it can never miss one |
 //! | `git_schema` | `version` | — | the highest applied entry of [`MIGRATIONS`] |
+//! | `git_packs` | `(volume, name)` | `objects`, `pack`, `idx`, `created_at`, `superseded_at` | packs of each volume's objects for dumb-HTTP clients ([`PackStore`]), named by checksum; `superseded_at` is set once a newer pack holds all of them |
+//! | `git_pack_objects` | `(volume, id, pack)` | — | which object is in which pack |
 //!
 //! Writes go through the view `git_object_writes`: one multi-row `INSERT`
 //! into it stores objects and their membership in a single statement, so a
@@ -28,16 +30,20 @@
 use llmos_core::ids::VolumeId;
 
 use crate::object::{ObjectId, ObjectKind, RawObject, parse_id};
+use crate::pack::BuiltPack;
 use crate::sql::{SqlExecutor, SqlRows, SqlValue};
-use crate::store::{ObjectStore, RefLogEntry, RefName, RefStore, RefUpdate, StoreError};
+use crate::store::{
+    ObjectStore, PackFile, PackInfo, PackStore, RefLogEntry, RefName, RefStore, RefUpdate,
+    StoreError,
+};
 
 /// Schema version written to `git_schema` after [`MIGRATIONS`] ran.
-pub const SCHEMA_VERSION: i64 = 1;
+pub const SCHEMA_VERSION: i64 = 2;
 
 /// The name under which components record that [`MIGRATIONS`] of this
 /// [`SCHEMA_VERSION`] ran (they track every crate's schema in one table);
 /// changes together with `SCHEMA_VERSION`.
-pub const MIGRATION_ID: &str = "git-store-v1";
+pub const MIGRATION_ID: &str = "git-store-v2";
 
 /// Idempotent DDL creating the store's schema; run in order, one statement
 /// per `execute`. New versions only append statements.
@@ -92,6 +98,23 @@ pub const MIGRATIONS: &[&str] = &[
         INSERT OR IGNORE INTO git_volume_objects (volume, id) VALUES (NEW.volume, NEW.id);
     END",
     "CREATE TABLE IF NOT EXISTS git_schema (version INTEGER PRIMARY KEY NOT NULL)",
+    // Version 2: packs for dumb-HTTP clients.
+    "CREATE TABLE IF NOT EXISTS git_packs (
+        volume TEXT NOT NULL,
+        name TEXT NOT NULL,
+        objects INTEGER NOT NULL,
+        pack BLOB NOT NULL,
+        idx BLOB NOT NULL,
+        created_at INTEGER NOT NULL,
+        superseded_at INTEGER,
+        PRIMARY KEY (volume, name)
+    )",
+    "CREATE TABLE IF NOT EXISTS git_pack_objects (
+        volume TEXT NOT NULL,
+        id TEXT NOT NULL,
+        pack TEXT NOT NULL,
+        PRIMARY KEY (volume, id, pack)
+    ) WITHOUT ROWID",
 ];
 
 /// Rows per multi-row `INSERT`: 5 parameters each stays far below SQLite's
@@ -369,6 +392,179 @@ impl<E: SqlExecutor> SqlStore<E> {
                 Ok(RawObject::from_stored(id, kind, data))
             })
             .collect()
+    }
+}
+
+/// The condition "member `m` is in a current pack of its volume".
+const PACKED: &str = "EXISTS (SELECT 1 FROM git_pack_objects p \
+    JOIN git_packs k ON k.volume = p.volume AND k.name = p.pack \
+    WHERE p.volume = m.volume AND p.id = m.id AND k.superseded_at IS NULL)";
+
+impl<E: SqlExecutor> PackStore for SqlStore<E> {
+    fn packs(&self, volume: &VolumeId) -> Result<Vec<PackInfo>, StoreError> {
+        let rows = self.run(
+            "listing packs",
+            "SELECT name, objects, created_at FROM git_packs \
+             WHERE volume = ? AND superseded_at IS NULL ORDER BY created_at, name",
+            &[volume.to_string().into()],
+        )?;
+        rows.rows
+            .iter()
+            .map(|row| {
+                let number = |i: usize| row.get(i).and_then(SqlValue::as_integer).unwrap_or(0);
+                Ok(PackInfo {
+                    name: id_at(row, 0, "git_packs")?,
+                    objects: u64::try_from(number(1)).unwrap_or(0),
+                    created_at: number(2),
+                })
+            })
+            .collect()
+    }
+
+    fn pack_file(
+        &self,
+        volume: &VolumeId,
+        name: &ObjectId,
+        file: PackFile,
+    ) -> Result<Option<Vec<u8>>, StoreError> {
+        let column = match file {
+            PackFile::Pack => "pack",
+            PackFile::Index => "idx",
+        };
+        let rows = self.run(
+            "reading a pack",
+            &format!("SELECT {column} FROM git_packs WHERE volume = ? AND name = ?"),
+            &[volume.to_string().into(), hex(name)],
+        )?;
+        match rows
+            .rows
+            .into_iter()
+            .next()
+            .and_then(|r| r.into_iter().next())
+        {
+            None => Ok(None),
+            Some(SqlValue::Blob(bytes)) => Ok(Some(bytes)),
+            Some(other) => Err(corrupt("git_packs", format!("{column} is {other:?}"))),
+        }
+    }
+
+    fn is_packed(&self, volume: &VolumeId, id: &ObjectId) -> Result<bool, StoreError> {
+        let rows = self.run(
+            "checking whether an object is packed",
+            "SELECT 1 FROM git_pack_objects p \
+             JOIN git_packs k ON k.volume = p.volume AND k.name = p.pack \
+             WHERE p.volume = ? AND p.id = ? AND k.superseded_at IS NULL LIMIT 1",
+            &[volume.to_string().into(), hex(id)],
+        )?;
+        Ok(!rows.is_empty())
+    }
+
+    fn unpacked_count(&self, volume: &VolumeId) -> Result<u64, StoreError> {
+        let rows = self.run(
+            "counting unpacked objects",
+            &format!(
+                "SELECT COUNT(*) FROM git_volume_objects m WHERE m.volume = ? AND NOT {PACKED}"
+            ),
+            &[volume.to_string().into()],
+        )?;
+        Ok(rows
+            .rows
+            .first()
+            .and_then(|r| r.first())
+            .and_then(SqlValue::as_integer)
+            .and_then(|n| u64::try_from(n).ok())
+            .unwrap_or(0))
+    }
+
+    fn volume_objects(
+        &self,
+        volume: &VolumeId,
+        unpacked_only: bool,
+        limit: usize,
+    ) -> Result<Vec<RawObject>, StoreError> {
+        let filter = if unpacked_only {
+            format!("AND NOT {PACKED}")
+        } else {
+            String::new()
+        };
+        let rows = self.run(
+            "reading a volume's objects",
+            &format!(
+                "SELECT o.id, o.kind, o.data FROM git_volume_objects m \
+                 JOIN git_objects o ON o.id = m.id \
+                 WHERE m.volume = ? {filter} ORDER BY m.id LIMIT ?"
+            ),
+            &[
+                volume.to_string().into(),
+                SqlValue::Integer(limit.try_into().unwrap_or(i64::MAX)),
+            ],
+        )?;
+        Self::objects_from_rows(rows)
+    }
+
+    fn add_pack(
+        &self,
+        volume: &VolumeId,
+        pack: &BuiltPack,
+        now: i64,
+        supersede: &[ObjectId],
+        drop_before: i64,
+    ) -> Result<(), StoreError> {
+        let name = volume.to_string();
+        // Membership rows first: an object counts as packed only once the
+        // pack's own row exists, and then all of its rows do.
+        for chunk in pack.ids.chunks(LOOKUP_BATCH) {
+            let sql = format!(
+                "INSERT OR IGNORE INTO git_pack_objects (volume, id, pack) VALUES {}",
+                placeholders(chunk.len(), 3)
+            );
+            let params: Vec<SqlValue> = chunk
+                .iter()
+                .flat_map(|id| [name.as_str().into(), hex(id), hex(&pack.name)])
+                .collect();
+            self.run("recording packed objects", &sql, &params)?;
+        }
+        self.run(
+            "storing a pack",
+            "INSERT OR IGNORE INTO git_packs \
+             (volume, name, objects, pack, idx, created_at, superseded_at) \
+             VALUES (?, ?, ?, ?, ?, ?, NULL)",
+            &[
+                name.as_str().into(),
+                hex(&pack.name),
+                SqlValue::Integer(pack.ids.len() as i64),
+                SqlValue::Blob(pack.pack.clone()),
+                SqlValue::Blob(pack.index.clone()),
+                now.into(),
+            ],
+        )?;
+        let supersede: Vec<&ObjectId> = supersede.iter().filter(|n| **n != pack.name).collect();
+        for chunk in supersede.chunks(LOOKUP_BATCH) {
+            let sql = format!(
+                "UPDATE git_packs SET superseded_at = ? \
+                 WHERE volume = ? AND superseded_at IS NULL AND name IN ({})",
+                vec!["?"; chunk.len()].join(", ")
+            );
+            let mut params: Vec<SqlValue> = vec![now.into(), name.as_str().into()];
+            params.extend(chunk.iter().map(|id| hex(id)));
+            self.run("superseding packs", &sql, &params)?;
+        }
+        self.run(
+            "dropping old packs' objects",
+            "DELETE FROM git_pack_objects WHERE volume = ? AND pack IN \
+             (SELECT name FROM git_packs WHERE volume = ? AND superseded_at < ?)",
+            &[
+                name.as_str().into(),
+                name.as_str().into(),
+                drop_before.into(),
+            ],
+        )?;
+        self.run(
+            "dropping old packs",
+            "DELETE FROM git_packs WHERE volume = ? AND superseded_at < ?",
+            &[name.as_str().into(), drop_before.into()],
+        )?;
+        Ok(())
     }
 }
 

@@ -21,6 +21,7 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use llmos_core::ids::VolumeId;
 
 use crate::object::{ObjectId, ObjectKind, RawObject};
+use crate::pack::BuiltPack;
 use crate::sql::SqlError;
 
 /// Why a storage operation failed.
@@ -218,12 +219,84 @@ pub trait RefStore {
     fn reflog(&self, volume: &VolumeId, limit: usize) -> Result<Vec<RefLogEntry>, StoreError>;
 }
 
+/// A pack of a volume's objects, as [`PackStore::packs`] lists it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PackInfo {
+    /// The pack's checksum, which names it (`pack-<hex>.pack`).
+    pub name: ObjectId,
+    pub objects: u64,
+    pub created_at: i64,
+}
+
+/// The two files of a pack.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PackFile {
+    Pack,
+    Index,
+}
+
+/// Packs of each volume's objects, for git's dumb-HTTP clients (see
+/// [`crate::dumb_http`]). Derived data: every object stays in the object
+/// store, and dropping every pack loses nothing.
+///
+/// A pack is *current* until a newer pack of all the volume's objects
+/// *supersedes* it; superseded packs are no longer listed but are still
+/// served for a while, so a client that listed them before the repack can
+/// finish.
+pub trait PackStore {
+    /// The volume's current packs, oldest first.
+    fn packs(&self, volume: &VolumeId) -> Result<Vec<PackInfo>, StoreError>;
+
+    /// The bytes of one file of a pack of the volume, current or superseded.
+    fn pack_file(
+        &self,
+        volume: &VolumeId,
+        name: &ObjectId,
+        file: PackFile,
+    ) -> Result<Option<Vec<u8>>, StoreError>;
+
+    /// Whether `id` is in one of the volume's current packs.
+    fn is_packed(&self, volume: &VolumeId, id: &ObjectId) -> Result<bool, StoreError>;
+
+    /// How many members of the volume are in none of its current packs.
+    fn unpacked_count(&self, volume: &VolumeId) -> Result<u64, StoreError>;
+
+    /// Up to `limit` members of the volume in id order; with
+    /// `unpacked_only`, only those in none of its current packs.
+    fn volume_objects(
+        &self,
+        volume: &VolumeId,
+        unpacked_only: bool,
+        limit: usize,
+    ) -> Result<Vec<RawObject>, StoreError>;
+
+    /// Stores `pack` as a current pack of the volume (a no-op if stored),
+    /// marks the packs named in `supersede` superseded at `now`, and drops
+    /// packs superseded before `drop_before`.
+    fn add_pack(
+        &self,
+        volume: &VolumeId,
+        pack: &BuiltPack,
+        now: i64,
+        supersede: &[ObjectId],
+        drop_before: i64,
+    ) -> Result<(), StoreError>;
+}
+
+struct MemoryPack {
+    built: BuiltPack,
+    created_at: i64,
+    superseded_at: Option<i64>,
+}
+
 #[derive(Default)]
 struct MemoryInner {
     objects: BTreeMap<ObjectId, (ObjectKind, Arc<Vec<u8>>)>,
     members: BTreeSet<(String, ObjectId)>,
     refs: BTreeMap<(String, String), ObjectId>,
     reflog: Vec<RefLogEntry>,
+    /// Packs by volume, oldest first.
+    packs: BTreeMap<String, Vec<MemoryPack>>,
 }
 
 /// Objects and refs in memory. Cloning shares the same store, so threads in
@@ -322,6 +395,112 @@ impl ObjectStore for MemoryStore {
             .take(limit)
             .map(|(id, (kind, data))| RawObject::from_stored(*id, *kind, data.as_ref().clone()))
             .collect())
+    }
+}
+
+impl PackStore for MemoryStore {
+    fn packs(&self, volume: &VolumeId) -> Result<Vec<PackInfo>, StoreError> {
+        let inner = self.lock();
+        Ok(inner
+            .packs
+            .get(&volume.to_string())
+            .into_iter()
+            .flatten()
+            .filter(|p| p.superseded_at.is_none())
+            .map(|p| PackInfo {
+                name: p.built.name,
+                objects: p.built.ids.len() as u64,
+                created_at: p.created_at,
+            })
+            .collect())
+    }
+
+    fn pack_file(
+        &self,
+        volume: &VolumeId,
+        name: &ObjectId,
+        file: PackFile,
+    ) -> Result<Option<Vec<u8>>, StoreError> {
+        let inner = self.lock();
+        Ok(inner
+            .packs
+            .get(&volume.to_string())
+            .into_iter()
+            .flatten()
+            .find(|p| p.built.name == *name)
+            .map(|p| match file {
+                PackFile::Pack => p.built.pack.clone(),
+                PackFile::Index => p.built.index.clone(),
+            }))
+    }
+
+    fn is_packed(&self, volume: &VolumeId, id: &ObjectId) -> Result<bool, StoreError> {
+        let inner = self.lock();
+        Ok(inner
+            .packs
+            .get(&volume.to_string())
+            .into_iter()
+            .flatten()
+            .any(|p| p.superseded_at.is_none() && p.built.ids.binary_search(id).is_ok()))
+    }
+
+    fn unpacked_count(&self, volume: &VolumeId) -> Result<u64, StoreError> {
+        Ok(self.volume_objects(volume, true, usize::MAX)?.len() as u64)
+    }
+
+    fn volume_objects(
+        &self,
+        volume: &VolumeId,
+        unpacked_only: bool,
+        limit: usize,
+    ) -> Result<Vec<RawObject>, StoreError> {
+        let ids: Vec<ObjectId> = {
+            let inner = self.lock();
+            let name = volume.to_string();
+            let packs = inner.packs.get(&name);
+            inner
+                .members
+                .range((name.clone(), ObjectId::null(crate::object::HASH_KIND))..)
+                .take_while(|(v, _)| *v == name)
+                .map(|(_, id)| *id)
+                .filter(|id| {
+                    !unpacked_only
+                        || !packs.into_iter().flatten().any(|p| {
+                            p.superseded_at.is_none() && p.built.ids.binary_search(id).is_ok()
+                        })
+                })
+                .take(limit)
+                .collect()
+        };
+        ids.iter()
+            .filter_map(|id| self.read_object(id).transpose())
+            .collect()
+    }
+
+    fn add_pack(
+        &self,
+        volume: &VolumeId,
+        pack: &BuiltPack,
+        now: i64,
+        supersede: &[ObjectId],
+        drop_before: i64,
+    ) -> Result<(), StoreError> {
+        let mut inner = self.lock();
+        let packs = inner.packs.entry(volume.to_string()).or_default();
+        if !packs.iter().any(|p| p.built.name == pack.name) {
+            packs.push(MemoryPack {
+                built: pack.clone(),
+                created_at: now,
+                superseded_at: None,
+            });
+        }
+        for p in packs.iter_mut() {
+            if p.superseded_at.is_none() && supersede.contains(&p.built.name) {
+                p.superseded_at = Some(now);
+            }
+        }
+        packs.retain(|p| p.superseded_at.is_none_or(|at| at >= drop_before));
+        Ok(())
     }
 }
 
