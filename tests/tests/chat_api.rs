@@ -168,6 +168,23 @@ fn the_prompt_carries_the_ranked_skills_and_the_turn_is_traced() {
             .any(|c| c["message"].as_str().unwrap_or("").contains(&trace_id)),
         "no commit records {trace_id}: {commits:?}"
     );
+    // ... and is listed by the trace API, whole with the skills and model.
+    let (status, listed) = env.call(&env.alice, "GET", "/traces?user_id=alice&limit=10", None);
+    assert_eq!(status, 200, "{listed}");
+    assert!(
+        listed["traces"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|t| t["trace_id"] == trace_id.as_str()),
+        "{listed}"
+    );
+    let (status, trace) = env.call(&env.alice, "GET", &format!("/traces/{trace_id}"), None);
+    assert_eq!(status, 200, "{trace}");
+    assert_eq!(trace["kind"], "chat", "{trace}");
+    assert_eq!(trace["outcome"], "success", "{trace}");
+    assert_eq!(trace["skills_used"][0], "histogram-help", "{trace}");
+    assert!(trace["details"]["usage"].is_object(), "{trace}");
     // include_skills false: no skills in the prompt.
     let (status, answer) = env.chat(
         &env.alice,
