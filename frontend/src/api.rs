@@ -641,7 +641,7 @@ pub async fn chat_stream(
     let mut done = Value::Null;
     let mut handle = |events: Vec<SseEvent>, done: &mut Value| -> ApiResult<()> {
         for event in events {
-            match event.event.as_str() {
+            match event.name() {
                 "delta" | "message" => on_delta(&crate::sse::delta_text(&event.data)),
                 "done" => *done = serde_json::from_str(&event.data).unwrap_or(Value::Null),
                 "error" => {

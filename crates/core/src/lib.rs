@@ -10,6 +10,7 @@ pub mod evolve;
 pub mod ids;
 pub mod rank;
 pub mod skill;
+pub mod sse;
 pub mod text;
 pub mod trace;
 pub mod types;

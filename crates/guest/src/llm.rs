@@ -522,77 +522,7 @@ pub fn error_message(body: &[u8]) -> String {
     }
 }
 
-// ----------------------------------------------------------------- SSE ---
-
-/// One server-sent event.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct SseEvent {
-    pub event: Option<String>,
-    pub data: String,
-}
-
-/// Splits a byte stream into server-sent events, whatever the chunking.
-#[derive(Debug, Default)]
-pub struct SseParser {
-    buffer: Vec<u8>,
-    event: Option<String>,
-    data: Vec<String>,
-}
-
-impl SseParser {
-    /// Feeds bytes; returns the events they complete.
-    pub fn push(&mut self, bytes: &[u8]) -> Vec<SseEvent> {
-        self.buffer.extend_from_slice(bytes);
-        let mut events = Vec::new();
-        while let Some(pos) = self.buffer.iter().position(|&b| b == b'\n') {
-            let mut line: Vec<u8> = self.buffer.drain(..=pos).collect();
-            line.pop();
-            if line.last() == Some(&b'\r') {
-                line.pop();
-            }
-            let line = String::from_utf8_lossy(&line).into_owned();
-            if line.is_empty() {
-                if !self.data.is_empty() || self.event.is_some() {
-                    events.push(SseEvent {
-                        event: self.event.take(),
-                        data: std::mem::take(&mut self.data).join("\n"),
-                    });
-                }
-                continue;
-            }
-            if line.starts_with(':') {
-                continue;
-            }
-            let (field, value) = match line.split_once(':') {
-                Some((f, v)) => (f, v.strip_prefix(' ').unwrap_or(v)),
-                None => (line.as_str(), ""),
-            };
-            match field {
-                "event" => self.event = Some(value.to_owned()),
-                "data" => self.data.push(value.to_owned()),
-                _ => {}
-            }
-        }
-        events
-    }
-
-    /// The event left when the stream ends without a blank line.
-    pub fn finish(&mut self) -> Option<SseEvent> {
-        if !self.buffer.is_empty() {
-            let rest = std::mem::take(&mut self.buffer);
-            let mut events = self.push(&rest);
-            events.extend(self.push(b"\n\n"));
-            return events.pop();
-        }
-        if self.data.is_empty() {
-            return None;
-        }
-        Some(SseEvent {
-            event: self.event.take(),
-            data: std::mem::take(&mut self.data).join("\n"),
-        })
-    }
-}
+pub use llmos_core::sse::{SseEvent, SseParser};
 
 /// Assembles a streamed answer from the provider's events.
 #[derive(Debug)]
@@ -855,9 +785,7 @@ pub fn stream(
         handle(events, &mut assembler)?;
         Ok(!assembler.is_done())
     })?;
-    if let Some(event) = parser.finish() {
-        handle(vec![event], &mut assembler)?;
-    }
+    handle(parser.finish(), &mut assembler)?;
     Ok(assembler.finish())
 }
 
@@ -1115,20 +1043,6 @@ mod tests {
         ]))
         .unwrap_err();
         assert_eq!(err.code, "llm-misconfigured");
-    }
-
-    #[test]
-    fn sse_parser_handles_any_chunking() {
-        let text = "event: a\ndata: {\"x\":1}\n\n: comment\ndata: one\ndata: two\r\n\r\nevent: b\ndata: end\n\n";
-        for split in 1..text.len() {
-            let mut parser = SseParser::default();
-            let mut events = parser.push(&text.as_bytes()[..split]);
-            events.extend(parser.push(&text.as_bytes()[split..]));
-            assert_eq!(events.len(), 3, "split at {split}");
-            assert_eq!(events[0].event.as_deref(), Some("a"));
-            assert_eq!(events[1].data, "one\ntwo");
-            assert_eq!(events[2].data, "end");
-        }
     }
 
     #[test]
