@@ -60,7 +60,7 @@ mod refresh;
 use std::collections::{HashMap, HashSet};
 
 use llmos_core::ids::{SkillId, VolumeId};
-use llmos_core::rank::{Bm25Index, RankDoc};
+use llmos_core::rank::{DocTerms, RankDoc, search_encoded};
 use llmos_core::skill::{SkillError, SkillKind, SkillStatus};
 use llmos_core::types::{ExecutionMode, Runtime, UnknownName};
 use llmos_core::workflow::catalog::{Catalog as SignatureCatalog, SkillSignature};
@@ -78,7 +78,7 @@ pub use refresh::RefreshReport;
 
 /// The name under which components record that [`MIGRATIONS`] ran;
 /// changes whenever statements are appended.
-pub const MIGRATION_ID: &str = "skill-catalog-v1";
+pub const MIGRATION_ID: &str = "skill-catalog-v2";
 
 /// Idempotent DDL creating the catalog's tables; run in order, one
 /// statement per `execute`.
@@ -112,6 +112,11 @@ pub const MIGRATIONS: &[&str] = &[
         PRIMARY KEY (volume, path)
     )",
     "CREATE INDEX IF NOT EXISTS skill_catalog_by_id ON skill_catalog (skill_id, volume)",
+    // Version 2: the ranking terms of each file's catalog fields, by blob.
+    "CREATE TABLE IF NOT EXISTS skill_rank_terms (
+        blob TEXT PRIMARY KEY NOT NULL,
+        terms TEXT NOT NULL
+    ) WITHOUT ROWID",
 ];
 
 /// Version of what a row holds. Rows written with another version are
@@ -347,6 +352,9 @@ pub struct Catalog<'v, E> {
 const COLUMNS: &str = "volume, path, skill_id, location, blob, last_commit, name, category, \
     description, keywords, kind, runtime, execution_mode, status, summary, signature, \
     error_code, error_message, error_line";
+
+/// Rows per insert of ranking terms (two parameters each).
+const RANK_TERMS_BATCH: usize = 200;
 
 /// Number of entries of [`COLUMNS`].
 const COLUMN_COUNT: usize = 19;
@@ -591,30 +599,58 @@ impl<'v, E: SqlExecutor> Catalog<'v, E> {
             }
             return Ok((total, rows));
         };
-        let ranked = "volume, path, name, keywords, description, category";
+        // The ranked fields' terms are kept by blob (a blob never changes),
+        // so a search tokenises and stems only files it has not seen.
+        let ranked = "volume, path, blob, name, keywords, description, category, t.terms";
         let (sql, params) = merged_select(&scope, query, ranked, None);
         let rows = self.run("reading skills to rank", &sql, &params)?.rows;
-        let mut docs = Vec::with_capacity(rows.len());
-        for row in &rows {
+        let derive = |row: &[SqlValue]| -> Result<String, CatalogError> {
             let text = |i: usize| row.get(i).and_then(SqlValue::as_text).unwrap_or_default();
             let keywords: Vec<String> =
-                serde_json::from_str(text(3)).map_err(|e| CatalogError::Corrupt {
+                serde_json::from_str(text(4)).map_err(|e| CatalogError::Corrupt {
                     volume: text(0).to_owned(),
                     path: text(1).to_owned(),
                     message: format!("keywords: {e}"),
                 })?;
-            docs.push(keywords);
-        }
-        let index = Bm25Index::build(rows.iter().zip(&docs).map(|(row, keywords)| {
-            let text = |i: usize| row.get(i).and_then(SqlValue::as_text).unwrap_or_default();
-            RankDoc {
-                name: text(2),
-                keywords,
-                description: text(4),
-                body: text(5),
+            Ok(DocTerms::of(RankDoc {
+                name: text(3),
+                keywords: &keywords,
+                description: text(5),
+                body: text(6),
+            })
+            .encode())
+        };
+        let mut terms: Vec<String> = Vec::with_capacity(rows.len());
+        let mut fresh: Vec<(String, String)> = Vec::new();
+        for row in &rows {
+            if let Some(SqlValue::Text(stored)) = row.get(7) {
+                terms.push(stored.clone());
+                continue;
             }
-        }));
-        let hits = index.search(q);
+            let encoded = derive(row)?;
+            fresh.push((text_at(row, 2), encoded.clone()));
+            terms.push(encoded);
+        }
+        self.store_rank_terms(&fresh, false)?;
+        let mut repaired = 0;
+        let hits = loop {
+            match search_encoded(terms.iter().map(String::as_str), q) {
+                Ok(hits) => break hits,
+                // A damaged row: derive it again and keep the repair.
+                Err((bad, _)) if repaired < rows.len() => {
+                    terms[bad] = derive(&rows[bad])?;
+                    self.store_rank_terms(&[(text_at(&rows[bad], 2), terms[bad].clone())], true)?;
+                    repaired += 1;
+                }
+                Err((bad, e)) => {
+                    return Err(CatalogError::Corrupt {
+                        volume: text_at(&rows[bad], 0),
+                        path: text_at(&rows[bad], 1),
+                        message: format!("ranking terms: {e}"),
+                    });
+                }
+            }
+        };
         let total = hits.len();
         let key = |row: &[SqlValue]| -> (String, String) {
             let text = |i: usize| row.get(i).and_then(SqlValue::as_text).unwrap_or_default();
@@ -647,6 +683,28 @@ impl<'v, E: SqlExecutor> Catalog<'v, E> {
             .filter_map(|key| found.remove(&key))
             .collect();
         Ok((total, rows))
+    }
+
+    /// Keeps `(blob, encoded terms)` pairs for later searches; `replace`
+    /// overwrites a stored row (a repair).
+    fn store_rank_terms(
+        &self,
+        fresh: &[(String, String)],
+        replace: bool,
+    ) -> Result<(), CatalogError> {
+        let verb = if replace { "REPLACE" } else { "IGNORE" };
+        for chunk in fresh.chunks(RANK_TERMS_BATCH) {
+            let sql = format!(
+                "INSERT OR {verb} INTO skill_rank_terms (blob, terms) VALUES {}",
+                vec!["(?, ?)"; chunk.len()].join(", ")
+            );
+            let params: Vec<SqlValue> = chunk
+                .iter()
+                .flat_map(|(blob, terms)| [blob.as_str().into(), terms.as_str().into()])
+                .collect();
+            self.run("keeping ranking terms", &sql, &params)?;
+        }
+        Ok(())
     }
 
     /// Skill `id` as the merged view of `view` resolves it.
@@ -855,6 +913,14 @@ fn distinct(volumes: &[VolumeId]) -> Vec<VolumeId> {
 /// earliest volume, then the first [`SkillLocation`]), with the filters of
 /// `query` (all but `q`), sorted by id, returning `columns` and, last, the
 /// number of matching rows; paged by `(offset, limit)` when given.
+/// The text of column `i` of a row, or empty.
+fn text_at(row: &[SqlValue], i: usize) -> String {
+    row.get(i)
+        .and_then(SqlValue::as_text)
+        .unwrap_or_default()
+        .to_owned()
+}
+
 fn merged_select(
     scope: &[VolumeId],
     query: &ListQuery,
@@ -896,7 +962,23 @@ fn merged_select(
     };
     params.push(limit.into());
     params.push(offset.into());
-    let columns: Vec<String> = columns.split(", ").map(|c| format!("c.{c}")).collect();
+    // Columns are the catalog's (`c.`), or the ranking terms kept by blob
+    // (`t.terms`, joined only when asked for).
+    let columns: Vec<String> = columns
+        .split(", ")
+        .map(|c| {
+            if c.contains('.') {
+                c.to_owned()
+            } else {
+                format!("c.{c}")
+            }
+        })
+        .collect();
+    let terms_join = if columns.iter().any(|c| c.starts_with("t.")) {
+        " LEFT JOIN skill_rank_terms t ON t.blob = c.blob"
+    } else {
+        ""
+    };
     // The window sorts only ids and the filtered columns; the wanted
     // columns are read for the page alone.
     let sql = format!(
@@ -906,7 +988,7 @@ fn merged_select(
          FROM skill_catalog WHERE error_code IS NULL AND volume IN ({})), \
          page AS (SELECT r, skill_id, COUNT(*) OVER () AS n FROM merged WHERE {} \
          ORDER BY skill_id LIMIT ? OFFSET ?) \
-         SELECT {}, page.n FROM page JOIN skill_catalog c ON c.rowid = page.r \
+         SELECT {}, page.n FROM page JOIN skill_catalog c ON c.rowid = page.r{terms_join} \
          ORDER BY page.skill_id",
         placeholders(scope.len()),
         filters.join(" AND "),

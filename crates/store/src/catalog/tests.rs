@@ -571,6 +571,37 @@ fn filters_rank_and_page_the_merged_view() {
         "best first, matches only"
     );
     assert_eq!(ranked.total, 2);
+    // The ranked fields' terms are now kept by blob; the next search reads
+    // them and ranks the same.
+    let kept = vols
+        .store()
+        .executor()
+        .execute("SELECT COUNT(*) FROM skill_rank_terms", &[])
+        .unwrap();
+    assert!(kept.rows[0][0].as_integer().unwrap() >= 2);
+    let again = list(ListQuery {
+        q: Some("plotting charts".into()),
+        ..ListQuery::default()
+    });
+    assert_eq!(again, ranked);
+    // Damaged rows are derived again, and the repair is kept.
+    let damage = "UPDATE skill_rank_terms SET terms = '1 2 3 4' || char(10) || 'plot x'";
+    vols.store().executor().execute(damage, &[]).unwrap();
+    let query = ListQuery {
+        q: Some("plotting charts".into()),
+        ..ListQuery::default()
+    };
+    assert_eq!(list(query.clone()), ranked);
+    assert_eq!(list(query), ranked);
+    let still_damaged = vols
+        .store()
+        .executor()
+        .execute(
+            "SELECT COUNT(*) FROM skill_rank_terms WHERE terms LIKE '%plot x'",
+            &[],
+        )
+        .unwrap();
+    assert_eq!(still_damaged.rows[0][0].as_integer(), Some(0));
 
     let electronics = list(ListQuery {
         category: Some("electronics".into()),
