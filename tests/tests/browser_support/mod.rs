@@ -378,12 +378,19 @@ impl<'a> Workbench<'a> {
         }
     }
 
+    /// Clicks the element matching `css`, finding it again if the page
+    /// re-rendered it between finding and clicking (a stale element).
     pub async fn click(&self, css: &str) {
-        self.wait_for(css)
-            .await
-            .click()
-            .await
-            .unwrap_or_else(|e| panic!("click {css}: {e}"));
+        let started = Instant::now();
+        loop {
+            match self.wait_for(css).await.click().await {
+                Ok(_) => return,
+                Err(e) if e.to_string().contains("stale element") && started.elapsed() < WAIT => {
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                }
+                Err(e) => panic!("click {css}: {e}"),
+            }
+        }
     }
 
     /// Types into a field and leaves it with Tab (which commits params).
