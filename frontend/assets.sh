@@ -2,8 +2,10 @@
 # Copies the browser runtimes into a built page directory (frontend/dist or
 # the build's staging directory), so that the app serves every byte it runs:
 #
-#   js/                 worker scripts (python, js, spice) and sandbox.js
-#   vendor/pyodide/     Pyodide core: loader, wasm, stdlib zip, lock file
+#   js/                 worker scripts (python, js, spice), sandbox.js and
+#                       python-runtime.mjs
+#   vendor/pyodide/     Pyodide core: loader, wasm, stdlib zip, lock file,
+#                       and the memory snapshot made here (python-snapshot.mjs)
 #   vendor/three/       three.js module build (the module and its core)
 #   vendor/eecircuit/   eecircuit-engine: ngspice in one module, wasm inside
 #   csp-hashes.txt      hashes of the inline scripts of index.html
@@ -36,12 +38,16 @@ copy() { # copy PACKAGE_DIR DEST FILE...
 # Worker scripts and the module they share: served from /js/, where the
 # web component gives the workers their own Content-Security-Policy.
 mkdir -p "$dist/js"
-cp "$here"/js/*-worker.js "$here/js/sandbox.js" "$dist/js/"
+cp "$here"/js/*-worker.js "$here/js/sandbox.js" "$here/js/python-runtime.mjs" "$dist/js/"
 
 # Pyodide: loadPyodide({indexURL: "/vendor/pyodide/"}) reads the asm module,
 # the wasm binary, the standard library zip and the package lock file.
 copy "$modules/pyodide" "$dist/vendor/pyodide" \
   pyodide.mjs pyodide.asm.mjs pyodide.asm.wasm python_stdlib.zip pyodide-lock.json
+
+# The started interpreter the Python worker restores (a few seconds here,
+# saved in every cold start of the page). UTC: see python-snapshot.mjs.
+TZ=UTC node "$here/python-snapshot.mjs" "$dist/vendor/pyodide/python-snapshot.bin.gz"
 
 # three.js: the module build imports its core as ./three.core.js.
 copy "$modules/three/build" "$dist/vendor/three" three.module.js three.core.js

@@ -10,7 +10,8 @@ mod browser_runtimes_support;
 use std::time::Duration;
 
 use browser_runtimes_support::{
-    Browser, code_request, one_at_a_time, rgba_pixels, start_app, system_skill_request,
+    Browser, PYTHON_SNAPSHOT, SnapshotFile, code_request, one_at_a_time, rgba_pixels, start_app,
+    start_app_with_snapshot, system_skill_request,
 };
 use serde_json::{Value, json};
 
@@ -19,12 +20,19 @@ use serde_json::{Value, json};
 async fn workbench() -> (Browser, llmos_tests::Host, String) {
     let host = start_app();
     let token = host.create_token("alice", &[], "user");
+    let browser = signed_in(&host, &token).await;
+    (browser, host, token)
+}
+
+/// A new browser (fresh profile) on `host`'s workbench, signed in with
+/// `token`.
+async fn signed_in(host: &llmos_tests::Host, token: &str) -> Browser {
     let browser = Browser::start().await.expect("a browser session");
     browser
         .open_workbench(&host.url(&format!("/?token={token}")))
         .await
         .expect("the workbench page");
-    (browser, host, token)
+    browser
 }
 
 fn runtime() -> tokio::runtime::Runtime {
@@ -85,6 +93,75 @@ fn vqe_skill_finds_the_h2_ground_state_in_pyodide() {
         assert_eq!(outputs(&answer)["words"], json!(9));
         browser.close().await;
     });
+}
+
+/// A Python skill that answers a sum and the hash of a string. String
+/// hashes are randomised per interpreter start, so two workers give the
+/// same hash only if both restored the same memory snapshot.
+fn hash_request() -> Value {
+    code_request(
+        "python-wasm",
+        "python",
+        "hash",
+        "def execute(inputs):\n    return {'answer': sum(range(10)), 'hash': hash('llmos')}\n",
+        &[("answer", "number"), ("hash", "number")],
+    )
+}
+
+/// Runs [`hash_request`] in a new browser on `host`; returns the hash.
+async fn python_hash_in_new_browser(host: &llmos_tests::Host, token: &str) -> Value {
+    let browser = signed_in(host, token).await;
+    let answer = browser.run(&hash_request()).await.expect("a run");
+    let out = outputs(&answer);
+    assert_eq!(out["answer"], json!(45), "{answer:#}");
+    let status = browser
+        .eval("return window.llmosRuntimes.pythonStatus();")
+        .await
+        .unwrap();
+    assert_eq!(status, json!("ready"));
+    let hash = out["hash"].clone();
+    browser.close().await;
+    hash
+}
+
+#[test]
+fn python_workers_start_from_the_build_snapshot() {
+    let _serial = one_at_a_time();
+    let host = start_app();
+    assert_eq!(host.get(PYTHON_SNAPSHOT).status, 200);
+    let token = host.create_token("alice", &[], "user");
+    let (first, second) = runtime().block_on(async {
+        let first = python_hash_in_new_browser(&host, &token).await;
+        let second = python_hash_in_new_browser(&host, &token).await;
+        (first, second)
+    });
+    assert_eq!(
+        first, second,
+        "two workers did not restore the same interpreter"
+    );
+}
+
+#[test]
+fn python_worker_starts_normally_when_the_snapshot_is_unusable() {
+    let _serial = one_at_a_time();
+    let (host, _dir) = start_app_with_snapshot(SnapshotFile::Missing);
+    assert_eq!(host.get(PYTHON_SNAPSHOT).status, 404);
+    let token = host.create_token("alice", &[], "user");
+    runtime().block_on(python_hash_in_new_browser(&host, &token));
+    drop(host);
+
+    // A file that inflates but is no snapshot fails inside Pyodide's own
+    // start; the worker starts again without it. Two such workers hash
+    // differently: each interpreter started on its own.
+    let (host, _dir) = start_app_with_snapshot(SnapshotFile::Corrupt);
+    assert_eq!(host.get(PYTHON_SNAPSHOT).status, 200);
+    let token = host.create_token("alice", &[], "user");
+    let (first, second) = runtime().block_on(async {
+        let first = python_hash_in_new_browser(&host, &token).await;
+        let second = python_hash_in_new_browser(&host, &token).await;
+        (first, second)
+    });
+    assert_ne!(first, second, "the workers did not start Pyodide afresh");
 }
 
 /// The time at which `values` first reach `level`, interpolated linearly.
@@ -499,8 +576,21 @@ fn app_serves_the_page_and_the_skill_workers_with_their_policies() {
         assert!(policy.contains("worker-src 'none'"), "{script}: {policy}");
     }
     // Vendored runtimes are served by the app itself.
+    // The Python worker's module and Pyodide's wasm need their types: a
+    // module script is refused without a JavaScript type (nosniff), and
+    // streaming compilation needs application/wasm.
+    for (asset, content_type) in [
+        ("/js/python-runtime.mjs", "javascript"),
+        ("/vendor/pyodide/pyodide.asm.wasm", "application/wasm"),
+    ] {
+        let reply = host.get(asset);
+        assert_eq!(reply.status, 200, "{asset}");
+        let served = reply.header("content-type").unwrap_or_default();
+        assert!(served.contains(content_type), "{asset}: {served}");
+    }
     for asset in [
         "/vendor/pyodide/pyodide.asm.wasm",
+        PYTHON_SNAPSHOT,
         "/vendor/three/three.module.js",
         "/vendor/eecircuit/eecircuit-engine.mjs",
     ] {

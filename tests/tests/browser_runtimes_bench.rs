@@ -25,6 +25,7 @@ fn median(values: &mut [f64]) -> f64 {
 fn cold_start_to_first_python_result() {
     let _serial = one_at_a_time();
     let host = start_app();
+    let token = host.create_token("alice", &[], "user");
     let request = code_request(
         "python-wasm",
         "python",
@@ -40,7 +41,9 @@ fn cold_start_to_first_python_result() {
     rt.block_on(async {
         for sample in 0..SAMPLES {
             let browser = Browser::start().await.expect("a browser session");
-            browser.open_workbench(&host.url("/")).await.expect("the workbench");
+            browser
+                .open_workbench(&host.url(&format!("/?token={token}")))
+                .await.expect("the workbench");
             // Milliseconds since navigation started (the page's time origin).
             let mounted = browser.eval("return performance.now();").await.unwrap();
             let answer = browser.run(&request).await.expect("a run");

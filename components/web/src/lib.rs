@@ -38,8 +38,9 @@ const CSP_HASHES: &str = "csp-hashes.txt";
 
 /// Policies of the skill workers, by script (see `frontend/js/`). They
 /// apply to the worker, whatever the page allows:
-/// - Python: Pyodide compiles WebAssembly and fetches its own files from
-///   the app; after loading, the worker removes fetch from the scope.
+/// - Python: Pyodide compiles WebAssembly and fetches its own files (and
+///   the build's snapshot of its memory) from the app; after loading, the
+///   worker removes fetch from the scope.
 /// - JavaScript: skill code is evaluated with `new Function`
 ///   (`'unsafe-eval'`) and may connect nowhere.
 /// - SPICE: ngspice's wasm is inlined in its module as a `data:` URL.

@@ -53,13 +53,73 @@ pub fn artifacts_dir() -> PathBuf {
 
 /// The whole app (`spin.toml`) on the real host.
 pub fn start_app() -> Host {
+    require_built_page();
+    Host::start(workspace_root().join("spin.toml"))
+}
+
+fn require_built_page() {
     let dist = workspace_root().join("frontend/dist/index.html");
     assert!(
         dist.is_file(),
         "{} is missing: build the app first (./dev build)",
         dist.display()
     );
-    Host::start(workspace_root().join("spin.toml"))
+}
+
+/// Where the build puts the Python worker's memory snapshot of Pyodide.
+pub const PYTHON_SNAPSHOT: &str = "/vendor/pyodide/python-snapshot.bin.gz";
+
+/// What [`start_app_with_snapshot`] serves at [`PYTHON_SNAPSHOT`].
+#[derive(Debug, Clone, Copy)]
+pub enum SnapshotFile {
+    /// Nothing: a 404.
+    Missing,
+    /// Gzipped bytes that are not a Pyodide snapshot.
+    Corrupt,
+}
+
+/// The whole app, but with its Python snapshot missing or corrupt. The
+/// app's own `spin.toml` is copied into a temporary directory with links
+/// to the workspace's build output, and the web component's files are
+/// changed there; the temporary directory lives as long as the result.
+pub fn start_app_with_snapshot(file: SnapshotFile) -> (Host, tempfile::TempDir) {
+    require_built_page();
+    let root = workspace_root();
+    let dir = tempfile::tempdir().expect("a temporary app directory");
+    for (link, to) in [
+        ("target", target_dir()),
+        ("frontend", root.join("frontend")),
+        ("volumes", root.join("volumes")),
+    ] {
+        std::os::unix::fs::symlink(&to, dir.path().join(link)).expect("a symlink");
+    }
+    let mount = r#"files = [{ source = "frontend/dist", destination = "/dist" }]"#;
+    let snapshot = format!("frontend/dist{PYTHON_SNAPSHOT}");
+    let changed = match file {
+        SnapshotFile::Missing => format!("{mount}\nexclude_files = [\"{snapshot}\"]"),
+        SnapshotFile::Corrupt => {
+            let mut gzip =
+                flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+            std::io::Write::write_all(&mut gzip, &[7; 64 * 1024]).expect("gzip in memory");
+            let bytes = gzip.finish().expect("gzip in memory");
+            std::fs::write(dir.path().join("not-a-snapshot.bin.gz"), bytes).expect("a file");
+            mount.replace(
+                "}]",
+                &format!(
+                    "}}, {{ source = \"not-a-snapshot.bin.gz\", destination = \"/dist{PYTHON_SNAPSHOT}\" }}]"
+                ),
+            )
+        }
+    };
+    let manifest = std::fs::read_to_string(root.join("spin.toml")).expect("spin.toml");
+    assert!(
+        manifest.contains(mount),
+        "spin.toml no longer mounts the page as `{mount}`"
+    );
+    let manifest = manifest.replace(mount, &changed);
+    std::fs::write(dir.path().join("spin.toml"), manifest).expect("a manifest");
+    let host = Host::start(dir.path().join("spin.toml"));
+    (host, dir)
 }
 
 /// chromedriver and one Chromium session with a fresh profile.
