@@ -9,8 +9,10 @@
 //! levels whose nodes depend only on earlier levels.
 
 use std::collections::HashMap;
+use std::hash::BuildHasher;
 use std::sync::Arc;
 
+use hashbrown::{DefaultHashBuilder, HashTable};
 use petgraph::graph::{DiGraph, NodeIndex};
 use serde::{Deserialize, Serialize};
 
@@ -186,13 +188,13 @@ pub struct WorkflowPlan {
     /// Nodes fed by each node, grouped the same way (each once, ascending).
     dependents: Vec<usize>,
     dependent_start: Vec<usize>,
-    index: HashMap<Arc<str>, usize>,
+    index: IdIndex,
 }
 
 impl WorkflowPlan {
     /// The index of the node with this id.
     pub fn index_of(&self, id: &str) -> Option<usize> {
-        self.index.get(id).copied()
+        self.index.get(id, |i| &self.nodes[i].id)
     }
 
     /// The node with this id.
@@ -278,6 +280,77 @@ impl<T: Copy + Default> Packed<T> {
     }
 }
 
+/// Node indices by node id, kept in a plan. The table holds only indices
+/// and compares against the plan's own node ids, so no id is stored twice.
+#[derive(Debug, Clone, Default)]
+struct IdIndex {
+    table: HashTable<usize>,
+    hasher: DefaultHashBuilder,
+}
+
+impl IdIndex {
+    /// Indexes nodes whose ids are distinct (those of a valid workflow).
+    fn of_distinct(nodes: &[PlannedNode]) -> Self {
+        let hasher = DefaultHashBuilder::default();
+        let mut table = HashTable::with_capacity(nodes.len());
+        for (i, node) in nodes.iter().enumerate() {
+            table.insert_unique(hasher.hash_one(&*node.id), i, |&j| {
+                hasher.hash_one(&*nodes[j].id)
+            });
+        }
+        IdIndex { table, hasher }
+    }
+
+    /// The node with this id; `id_of(i)` is node `i`'s id.
+    fn get<'a>(&self, id: &str, id_of: impl Fn(usize) -> &'a str) -> Option<usize> {
+        let hash = self.hasher.hash_one(id);
+        self.table.find(hash, |&i| id_of(i) == id).copied()
+    }
+}
+
+/// Node indices by node id while validating. Each entry carries its id, so
+/// a lookup reads the table and the id's bytes but not the node itself:
+/// one cache miss fewer for each end of each edge.
+struct NodeIds<'w> {
+    table: HashTable<(&'w str, usize)>,
+    hasher: DefaultHashBuilder,
+}
+
+impl<'w> NodeIds<'w> {
+    fn with_capacity(nodes: usize) -> Self {
+        NodeIds {
+            table: HashTable::with_capacity(nodes),
+            hasher: DefaultHashBuilder::default(),
+        }
+    }
+
+    /// The node that owns this id.
+    fn get(&self, id: &str) -> Option<usize> {
+        let hash = self.hasher.hash_one(id);
+        self.table
+            .find(hash, |&(key, _)| key == id)
+            .map(|&(_, i)| i)
+    }
+
+    /// Makes node `i` the owner of `id`, unless an earlier node owns it:
+    /// then that node's index is the error.
+    fn claim(&mut self, i: usize, id: &'w str) -> Result<(), usize> {
+        let NodeIds { table, hasher } = self;
+        let hash = hasher.hash_one(id);
+        match table.entry(
+            hash,
+            |&(key, _)| key == id,
+            |&(key, _)| hasher.hash_one(key),
+        ) {
+            hashbrown::hash_table::Entry::Occupied(owner) => Err(owner.get().1),
+            hashbrown::hash_table::Entry::Vacant(slot) => {
+                slot.insert((id, i));
+                Ok(())
+            }
+        }
+    }
+}
+
 /// What a `(skill_id, pinned commit)` pair resolves to; computed once per
 /// distinct pair, reported per node.
 enum Resolution {
@@ -354,7 +427,7 @@ fn resolve(
 /// Shares one allocation among equal strings (port names, skill ids).
 #[derive(Default)]
 struct Interner {
-    strings: HashMap<String, Arc<str>>,
+    strings: hashbrown::HashSet<Arc<str>>,
 }
 
 impl Interner {
@@ -363,9 +436,38 @@ impl Interner {
             return Arc::clone(shared);
         }
         let shared: Arc<str> = Arc::from(s);
-        self.strings.insert(s.to_owned(), Arc::clone(&shared));
+        self.strings.insert(Arc::clone(&shared));
         shared
     }
+}
+
+/// Where an edge's target port lands in the target node's skill.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum InputPort {
+    /// No known target, no resolved skill, or no such input.
+    Unresolved,
+    /// The skill's declared input at this index (the first of that name).
+    Declared(usize),
+    /// An undeclared name the skill accepts as an extra input.
+    Extra,
+}
+
+/// An edge resolved to node indices and port indices.
+#[derive(Debug, Clone, Copy)]
+struct EdgeEnds {
+    source: Option<usize>,
+    target: Option<usize>,
+    /// Index of the source port in the source skill's outputs.
+    output: Option<usize>,
+    input: InputPort,
+}
+
+/// Shared strings of one resolved skill, made once per distinct skill when
+/// a plan is built rather than once per node or edge.
+struct SharedNames {
+    skill_id: Arc<str>,
+    inputs: Vec<Arc<str>>,
+    outputs: Vec<Arc<str>>,
 }
 
 /// Validates under the given limits and plans when valid: the one pass
@@ -404,8 +506,8 @@ pub fn analyze(
     }
 
     // Node ids: the first node of an id owns it; later ones are errors and
-    // take no part in the graph.
-    let mut index: HashMap<&str, usize> = HashMap::with_capacity(n);
+    // take no part in the graph. From here on nodes are their indices.
+    let mut index = NodeIds::with_capacity(n);
     let mut in_graph = vec![false; n];
     for (i, node) in nodes.iter().enumerate() {
         if !is_valid_node_id(&node.id) {
@@ -427,29 +529,24 @@ pub fn analyze(
                 continue;
             }
         }
-        match index.entry(node.id.as_str()) {
-            std::collections::hash_map::Entry::Occupied(first) => errors.push(
+        match index.claim(i, &node.id) {
+            Err(first) => errors.push(
                 Issue::new(
                     IssueCode::DuplicateNodeId,
-                    format!(
-                        "node id `{}` is used by nodes {} and {i}",
-                        node.id,
-                        first.get()
-                    ),
+                    format!("node id `{}` is used by nodes {first} and {i}", node.id),
                 )
                 .at_node(&node.id),
             ),
-            std::collections::hash_map::Entry::Vacant(slot) => {
-                slot.insert(i);
-                in_graph[i] = true;
-            }
+            Ok(()) => in_graph[i] = true,
         }
     }
 
     // Skills, resolved once per distinct (skill id, pin).
     let mut shared = Interner::default();
-    let mut cache: HashMap<(&str, Option<&str>), usize> = HashMap::new();
+    let mut cache: hashbrown::HashMap<(&str, Option<&str>), usize> = hashbrown::HashMap::new();
     let mut table: Vec<Resolution> = Vec::new();
+    // The skill id of each entry of `table`.
+    let mut table_ids: Vec<&str> = Vec::new();
     // Per node: the index in `table` of its found skill.
     let mut resolved: Vec<Option<usize>> = Vec::with_capacity(n);
     let follow_all = workflow.follows_latest();
@@ -461,6 +558,7 @@ pub fn analyze(
         let key = (node.skill_id.as_str(), pinned);
         let at = *cache.entry(key).or_insert_with(|| {
             table.push(resolve(key.0, key.1, catalog, &mut shared));
+            table_ids.push(key.0);
             table.len() - 1
         });
         let id = key.0;
@@ -528,11 +626,12 @@ pub fn analyze(
         _ => None,
     };
 
-    // Edges: endpoints, ports and types.
-    let mut ends: Vec<(Option<usize>, Option<usize>)> = Vec::with_capacity(edges.len());
+    // Edges: endpoints, ports and types. Each port name is compared with
+    // its skill's ports once, here; later checks compare port indices.
+    let mut ends: Vec<EdgeEnds> = Vec::with_capacity(edges.len());
     for (k, edge) in edges.iter().enumerate() {
-        let source = index.get(edge.source.as_str()).copied();
-        let target = index.get(edge.target.as_str()).copied();
+        let source = index.get(&edge.source);
+        let target = index.get(&edge.target);
         let self_loop = match (source, target) {
             (Some(s), Some(t)) => s == t,
             _ => edge.source == edge.target,
@@ -566,12 +665,16 @@ pub fn analyze(
                 .at_edge(k),
             );
         }
-        ends.push((source, target));
 
-        let out_ty = source.and_then(signature_of).and_then(|sig| {
-            let ty = sig.output(&edge.source_port).map(|p| p.ty);
-            if ty.is_none() {
-                errors.push(
+        let mut output = None;
+        let mut out_ty = None;
+        if let Some(sig) = source.and_then(signature_of) {
+            match sig.outputs.iter().position(|p| p.name == edge.source_port) {
+                Some(o) => {
+                    output = Some(o);
+                    out_ty = Some(sig.outputs[o].ty);
+                }
+                None => errors.push(
                     Issue::new(
                         IssueCode::UnknownOutputPort,
                         format!(
@@ -584,13 +687,19 @@ pub fn analyze(
                     )
                     .at_node(&edge.source)
                     .at_edge(k),
-                );
+                ),
             }
-            ty
-        });
-        let in_ty = target.and_then(signature_of).and_then(|sig| {
-            let ty = sig.input_type(&edge.target_port);
-            if ty.is_none() {
+        }
+        let mut input = InputPort::Unresolved;
+        let mut in_ty = None;
+        if let Some(sig) = target.and_then(signature_of) {
+            if let Some(j) = sig.inputs.iter().position(|p| p.name == edge.target_port) {
+                input = InputPort::Declared(j);
+                in_ty = Some(sig.inputs[j].ty);
+            } else if let Some(ty) = sig.extra_inputs {
+                input = InputPort::Extra;
+                in_ty = Some(ty);
+            } else {
                 errors.push(
                     Issue::new(
                         IssueCode::UnknownInputPort,
@@ -606,8 +715,7 @@ pub fn analyze(
                     .at_edge(k),
                 );
             }
-            ty
-        });
+        }
         if let (Some(from), Some(to)) = (out_ty, in_ty)
             && compatibility(from, to) == Compatibility::Incompatible
         {
@@ -623,6 +731,12 @@ pub fn analyze(
                 .at_edge(k),
             );
         }
+        ends.push(EdgeEnds {
+            source,
+            target,
+            output,
+            input,
+        });
     }
 
     // Edges into each known node (even from a broken source, so a broken
@@ -632,10 +746,13 @@ pub fn analyze(
         n,
         ends.iter()
             .enumerate()
-            .filter_map(|(k, &(_, t))| t.map(|t| (t, k))),
+            .filter_map(|(k, e)| e.target.map(|t| (t, k))),
     );
     for t in 0..n {
         let into = incoming.get(t);
+        if into.len() < 2 || feed_distinct_declared_inputs(into, &ends) {
+            continue;
+        }
         let mut by_port: Vec<(&str, usize)> = into
             .iter()
             .map(|&k| (edges[k].target_port.as_str(), k))
@@ -659,24 +776,32 @@ pub fn analyze(
         }
     }
 
-    // Inputs and params.
+    // Inputs and params. An edge feeds a declared input exactly when it
+    // resolved to the first declared input of that name.
+    let first_input: Vec<Vec<usize>> = table
+        .iter()
+        .map(|r| match r {
+            Resolution::Found { signature, .. } => first_of_each_name(&signature.inputs),
+            _ => Vec::new(),
+        })
+        .collect();
     for (i, node) in nodes.iter().enumerate() {
         // A node whose id another node owns is already an error; its inputs
         // cannot be told apart from the owner's.
-        let Some(sig) = signature_of(i).filter(|_| in_graph[i]) else {
+        let Some((at, sig)) = resolved[i].zip(signature_of(i)).filter(|_| in_graph[i]) else {
             continue;
         };
-        let bound = |name: &str| {
-            incoming
-                .get(i)
-                .iter()
-                .any(|&k| edges[k].target_port == name)
+        let into = incoming.get(i);
+        let bound = |name: &str| into.iter().any(|&k| edges[k].target_port == name);
+        let fed = |j: usize| {
+            into.iter()
+                .any(|&k| ends[k].input == InputPort::Declared(j))
         };
-        for input in &sig.inputs {
+        for (j, input) in sig.inputs.iter().enumerate() {
             if input.required
                 && input.default.is_none()
                 && !node.params.contains_key(&input.name)
-                && !bound(&input.name)
+                && !fed(first_input[at][j])
             {
                 errors.push(
                     Issue::new(
@@ -754,7 +879,7 @@ pub fn analyze(
     // Self-loops are already errors and stay out of the graph.
     let successors = Packed::new(
         n,
-        ends.iter().filter_map(|&e| match e {
+        ends.iter().filter_map(|e| match (e.source, e.target) {
             (Some(s), Some(t)) if s != t => Some((s, t)),
             _ => None,
         }),
@@ -794,8 +919,33 @@ pub fn analyze(
         return (report, None);
     }
 
-    // Valid: every node owns its id, is resolved, and has a level.
-    let mut plan_index: HashMap<Arc<str>, usize> = HashMap::with_capacity(n);
+    // Valid: every node owns its id, is resolved, and has a level; every
+    // edge has both ends and resolved ports.
+    let names: Vec<Option<SharedNames>> = table
+        .iter()
+        .zip(&table_ids)
+        .map(|(r, &skill_id)| match r {
+            Resolution::Found { signature, .. } => Some(SharedNames {
+                skill_id: shared.get(skill_id),
+                inputs: signature
+                    .inputs
+                    .iter()
+                    .map(|p| shared.get(&p.name))
+                    .collect(),
+                outputs: signature
+                    .outputs
+                    .iter()
+                    .map(|p| shared.get(&p.name))
+                    .collect(),
+            }),
+            _ => None,
+        })
+        .collect();
+    let names_of = |i: usize| {
+        resolved[i]
+            .and_then(|at| names[at].as_ref())
+            .expect("a valid workflow resolves every node")
+    };
     let planned: Vec<PlannedNode> = nodes
         .iter()
         .zip(&resolved)
@@ -807,15 +957,12 @@ pub fn analyze(
             else {
                 unreachable!("a valid workflow resolves every node")
             };
-            let (signature, commit) = (Arc::clone(signature), Arc::clone(commit));
-            let id: Arc<str> = Arc::from(node.id.as_str());
-            plan_index.insert(Arc::clone(&id), i);
             PlannedNode {
-                id,
-                skill_id: shared.get(&node.skill_id),
+                id: Arc::from(node.id.as_str()),
+                skill_id: Arc::clone(&names_of(i).skill_id),
                 placement: signature.placement(),
-                signature,
-                commit,
+                signature: Arc::clone(signature),
+                commit: Arc::clone(commit),
                 level: level_of[i].expect("a valid workflow has no cycle"),
                 params: node.params.clone(),
             }
@@ -825,11 +972,20 @@ pub fn analyze(
         .items
         .iter()
         .map(|&k| {
-            let edge = &edges[k];
+            let ends = ends[k];
+            let source = ends.source.expect("a valid workflow's edges have sources");
+            let target = ends.target.expect("edges are grouped by their target");
+            let output = ends.output.expect("a valid workflow's edges have outputs");
             Binding {
-                port: shared.get(&edge.target_port),
-                source: ends[k].0.expect("a valid workflow's edges have sources"),
-                source_port: shared.get(&edge.source_port),
+                port: match ends.input {
+                    InputPort::Declared(j) => Arc::clone(&names_of(target).inputs[j]),
+                    InputPort::Extra => shared.get(&edges[k].target_port),
+                    InputPort::Unresolved => {
+                        unreachable!("a valid workflow's edges have inputs")
+                    }
+                },
+                source,
+                source_port: Arc::clone(&names_of(source).outputs[output]),
             }
         })
         .collect();
@@ -852,15 +1008,47 @@ pub fn analyze(
     dependent_start.push(dependents.len());
     let plan = WorkflowPlan {
         workflow_id: workflow.id.clone(),
+        index: IdIndex::of_distinct(&planned),
         nodes: planned,
         levels: by_level,
         bindings,
         binding_start: incoming.start,
         dependents,
         dependent_start,
-        index: plan_index,
     };
     (report, Some(plan))
+}
+
+/// Whether a handful of edges into one node all feed distinct declared
+/// inputs, so that no two feed the same one; decided on port indices,
+/// without comparing names. Longer lists, undeclared ports and repeated
+/// indices take the general path, which reports the duplicates.
+fn feed_distinct_declared_inputs(into: &[usize], ends: &[EdgeEnds]) -> bool {
+    // A skill has a few inputs; more edges than this into one node is
+    // either a node with extra inputs or a duplicate.
+    const FEW: usize = 8;
+    into.len() <= FEW
+        && into.iter().enumerate().all(|(a, &k)| match ends[k].input {
+            InputPort::Declared(j) => into[..a]
+                .iter()
+                .all(|&earlier| ends[earlier].input != InputPort::Declared(j)),
+            _ => false,
+        })
+}
+
+/// For each port, the index of the first port of the same name (itself,
+/// unless a signature repeats a name): the index a name resolves to.
+fn first_of_each_name(ports: &[crate::types::PortSpec]) -> Vec<usize> {
+    ports
+        .iter()
+        .enumerate()
+        .map(|(j, p)| {
+            ports[..j]
+                .iter()
+                .position(|q| q.name == p.name)
+                .unwrap_or(j)
+        })
+        .collect()
 }
 
 fn port_list<'a>(names: impl Iterator<Item = &'a str>) -> String {
@@ -964,4 +1152,134 @@ fn cycle_through(successors: &Packed<usize>, members: &[usize]) -> Vec<usize> {
     let mut all = members.to_vec();
     all.sort_unstable();
     all
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::types::{ExecutionMode, PortSpec, PortType, Runtime};
+    use crate::workflow::{Catalog, Edge, Node};
+
+    fn port(name: &str, ty: PortType) -> PortSpec {
+        PortSpec {
+            name: name.into(),
+            ty,
+            required: true,
+            default: None,
+            description: None,
+        }
+    }
+
+    /// `source` → `y`; `twice` declares input `a` twice (number, then any).
+    fn catalog() -> Catalog {
+        let skill = |id: &str, inputs| SkillSignature {
+            skill_id: id.into(),
+            runtime: Runtime::WasmComponent,
+            execution_mode: ExecutionMode::EdgeWasm,
+            inputs,
+            outputs: vec![port("y", PortType::Number)],
+            extra_inputs: None,
+            commit: "c1".into(),
+        };
+        [
+            skill("source", vec![]),
+            skill(
+                "twice",
+                vec![port("a", PortType::Number), port("a", PortType::Any)],
+            ),
+        ]
+        .into_iter()
+        .collect()
+    }
+
+    fn workflow(nodes: &[(&str, &str)], edges: &[(&str, &str, &str, &str)]) -> Workflow {
+        Workflow {
+            id: "w".into(),
+            nodes: nodes
+                .iter()
+                .map(|&(id, skill)| Node {
+                    id: id.into(),
+                    skill_id: skill.into(),
+                    ..Node::default()
+                })
+                .collect(),
+            edges: edges
+                .iter()
+                .map(|&(source, source_port, target, target_port)| Edge {
+                    source: source.into(),
+                    source_port: source_port.into(),
+                    target: target.into(),
+                    target_port: target_port.into(),
+                    ..Edge::default()
+                })
+                .collect(),
+            ..Workflow::default()
+        }
+    }
+
+    fn codes(report: &ValidationReport) -> Vec<IssueCode> {
+        report.errors.iter().map(|i| i.code).collect()
+    }
+
+    #[test]
+    fn one_edge_feeds_every_declared_input_of_its_name() {
+        let wf = workflow(&[("s", "source"), ("t", "twice")], &[("s", "y", "t", "a")]);
+        let (report, plan) = analyze(&wf, &catalog(), Limits::STORED);
+        assert_eq!(codes(&report), []);
+        let plan = plan.expect("valid");
+        let t = plan.index_of("t").expect("planned");
+        assert_eq!(&*plan.inputs(t)[0].port, "a");
+    }
+
+    #[test]
+    fn a_second_edge_into_a_repeated_input_name_is_a_duplicate() {
+        let wf = workflow(
+            &[("s", "source"), ("r", "source"), ("t", "twice")],
+            &[("s", "y", "t", "a"), ("r", "y", "t", "a")],
+        );
+        let report = analyze(&wf, &catalog(), Limits::STORED).0;
+        assert_eq!(codes(&report), [IssueCode::DuplicateInput]);
+        assert_eq!(report.errors[0].edge, Some(1));
+    }
+
+    #[test]
+    fn extra_inputs_are_bound_and_checked_by_name() {
+        let catalog = catalog();
+        let math = |id: &str, expression: &str| Node {
+            id: id.into(),
+            skill_id: builtin::MATH.into(),
+            params: [("expression".to_owned(), expression.into())]
+                .into_iter()
+                .collect(),
+            ..Node::default()
+        };
+        let mut wf = workflow(
+            &[("s", "source"), ("r", "source")],
+            &[("s", "y", "m", "x"), ("r", "y", "m", "z")],
+        );
+        wf.nodes.push(math("m", "x + z"));
+        let (report, plan) = analyze(&wf, &catalog, Limits::STORED);
+        assert_eq!(codes(&report), []);
+        let plan = plan.expect("valid");
+        let m = plan.index_of("m").expect("planned");
+        let ports: Vec<&str> = plan.inputs(m).iter().map(|b| &*b.port).collect();
+        assert_eq!(ports, ["x", "z"]);
+
+        wf.edges[1].target_port = "x".into();
+        let report = analyze(&wf, &catalog, Limits::STORED).0;
+        assert_eq!(
+            codes(&report),
+            [IssueCode::DuplicateInput, IssueCode::MissingInput]
+        );
+    }
+
+    #[test]
+    fn plan_finds_nodes_by_id_and_nothing_else() {
+        let wf = workflow(&[("s", "source"), ("t", "twice")], &[("s", "y", "t", "a")]);
+        let plan = analyze(&wf, &catalog(), Limits::STORED).1.expect("valid");
+        assert_eq!(plan.index_of("s"), Some(0));
+        assert_eq!(plan.index_of("t"), Some(1));
+        assert_eq!(plan.index_of("u"), None);
+        assert_eq!(plan.index_of(""), None);
+    }
 }
