@@ -451,9 +451,9 @@ impl<E: SqlExecutor> PackStore for SqlStore<E> {
     fn is_packed(&self, volume: &VolumeId, id: &ObjectId) -> Result<bool, StoreError> {
         let rows = self.run(
             "checking whether an object is packed",
-            "SELECT 1 FROM git_pack_objects p \
-             JOIN git_packs k ON k.volume = p.volume AND k.name = p.pack \
-             WHERE p.volume = ? AND p.id = ? AND k.superseded_at IS NULL LIMIT 1",
+            &format!(
+                "SELECT 1 FROM git_volume_objects m WHERE m.volume = ? AND m.id = ? AND {PACKED}"
+            ),
             &[volume.to_string().into(), hex(id)],
         )?;
         Ok(!rows.is_empty())
