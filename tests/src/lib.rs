@@ -577,12 +577,14 @@ impl TestServer {
                 let hits = hits_in.clone();
                 let paths = paths_in.clone();
                 std::thread::spawn(move || {
-                    if let Some(path) = answer(stream, status, &body) {
+                    // The request is counted before the answer is written,
+                    // so a caller that has read the answer sees the count.
+                    answer(stream, status, &body, |path| {
                         hits.fetch_add(1, Ordering::SeqCst);
                         if let Ok(mut p) = paths.lock() {
                             p.push(path);
                         }
-                    }
+                    });
                 });
             }
         });
@@ -610,8 +612,13 @@ impl TestServer {
     }
 }
 
-/// Reads one request and answers it; returns the request target.
-fn answer(mut stream: TcpStream, status: u16, body: &str) -> Option<String> {
+/// Reads one request, hands its target to `record`, then answers it.
+fn answer(
+    mut stream: TcpStream,
+    status: u16,
+    body: &str,
+    record: impl FnOnce(String),
+) -> Option<()> {
     stream
         .set_read_timeout(Some(Duration::from_secs(10)))
         .ok()?;
@@ -638,12 +645,12 @@ fn answer(mut stream: TcpStream, status: u16, body: &str) -> Option<String> {
         .unwrap_or(0);
     let mut request_body = vec![0u8; length];
     stream.read_exact(&mut request_body).ok()?;
+    record(target);
     let response = format!(
         "HTTP/1.1 {status} X\r\ncontent-type: text/plain\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
         body.len()
     );
-    stream.write_all(response.as_bytes()).ok()?;
-    Some(target)
+    stream.write_all(response.as_bytes()).ok()
 }
 
 /// A scratch directory with a generated manifest, for tests that need an
