@@ -127,27 +127,39 @@ fn main() {
         .enable_all()
         .build()
         .expect("runtime");
+    // The last row is a client revalidating its cached copy of the whole
+    // list (`If-None-Match` with the listing's tag): 304, no body.
+    let tag = env
+        .get("alice", "/skills")
+        .header("etag")
+        .expect("a listing has an etag")
+        .to_owned();
     let routes = [
-        ("/skills", "GET /skills (all 1000)"),
-        ("/skills?limit=50", "GET /skills?limit=50"),
+        ("/skills", "GET /skills (all 1000)", None),
+        ("/skills?limit=50", "GET /skills?limit=50", None),
         (
             "/skills?q=plotting%20data&limit=20",
             "GET /skills?q=plotting data&limit=20",
+            None,
+        ),
+        (
+            "/skills",
+            "GET /skills, If-None-Match (304)",
+            Some(tag.as_str()),
         ),
     ];
     println!("\n{connections} connections, {requests} requests per route");
     println!("| route | req/s | p50 | p90 | p99 | max | body | errors |");
     println!("|---|---|---|---|---|---|---|---|");
-    for (path, name) in routes {
-        runtime.block_on(drive(
-            env.host.addr(),
-            path,
-            &token,
-            connections,
-            requests / 10,
-        ));
+    for (path, name, tag) in routes {
+        let client = Client {
+            addr: env.host.addr(),
+            token: token.clone(),
+            tag: tag.map(str::to_owned),
+        };
+        runtime.block_on(drive(&client, path, connections, requests / 10));
         let started = Instant::now();
-        let samples = runtime.block_on(drive(env.host.addr(), path, &token, connections, requests));
+        let samples = runtime.block_on(drive(&client, path, connections, requests));
         let elapsed = started.elapsed();
         let errors = samples.iter().filter(|s| s.is_err()).count();
         let mut ok: Vec<(Duration, usize)> = samples.into_iter().filter_map(Result::ok).collect();
@@ -329,12 +341,20 @@ fn git_commit_loop(commits: usize) {
     );
 }
 
+/// Who sends a benchmark's requests: the host, alice's token, and the
+/// entity tag to revalidate (then 304 counts as success).
+#[derive(Clone)]
+struct Client {
+    addr: SocketAddr,
+    token: String,
+    tag: Option<String>,
+}
+
 /// Sends `total` GETs of `path` over `connections` keep-alive connections,
 /// each sending its share one after another; returns latency and body size.
 async fn drive(
-    addr: SocketAddr,
+    client: &Client,
     path: &'static str,
-    token: &str,
     connections: usize,
     total: usize,
 ) -> Vec<Result<(Duration, usize), String>> {
@@ -342,12 +362,7 @@ async fn drive(
     let mut tasks = Vec::new();
     for index in 0..connections {
         let count = per_connection.min(total.saturating_sub(index * per_connection));
-        tasks.push(tokio::spawn(connection(
-            addr,
-            path,
-            token.to_owned(),
-            count,
-        )));
+        tasks.push(tokio::spawn(connection(client.clone(), path, count)));
     }
     let mut samples = Vec::with_capacity(total);
     for task in tasks {
@@ -360,11 +375,11 @@ async fn drive(
 }
 
 async fn connection(
-    addr: SocketAddr,
+    client: Client,
     path: &'static str,
-    token: String,
     count: usize,
 ) -> Vec<Result<(Duration, usize), String>> {
+    let addr = client.addr;
     let stream = match tokio::net::TcpStream::connect(addr).await {
         Ok(stream) => stream,
         Err(e) => return vec![Err(e.to_string()); count],
@@ -376,13 +391,23 @@ async fn connection(
         Err(e) => return vec![Err(e.to_string()); count],
     };
     tokio::spawn(conn);
+    let expected = if client.tag.is_some() {
+        http::StatusCode::NOT_MODIFIED
+    } else {
+        http::StatusCode::OK
+    };
     let mut samples = Vec::with_capacity(count);
     for _ in 0..count {
-        let request = http::Request::get(path)
+        let mut request = http::Request::get(path)
             .header(http::header::HOST, addr.to_string())
-            .header(http::header::AUTHORIZATION, format!("Bearer {token}"))
-            .body(Empty::<Bytes>::new())
-            .expect("request");
+            .header(
+                http::header::AUTHORIZATION,
+                format!("Bearer {}", client.token),
+            );
+        if let Some(tag) = &client.tag {
+            request = request.header(http::header::IF_NONE_MATCH, tag.as_str());
+        }
+        let request = request.body(Empty::<Bytes>::new()).expect("request");
         let started = Instant::now();
         let result = async {
             sender.ready().await.map_err(|e| e.to_string())?;
@@ -396,7 +421,7 @@ async fn connection(
                 .collect()
                 .await
                 .map_err(|e| e.to_string())?;
-            if !status.is_success() {
+            if status != expected {
                 return Err(format!("status {status}"));
             }
             Ok((started.elapsed(), body.to_bytes().len()))

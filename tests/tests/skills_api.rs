@@ -209,3 +209,87 @@ fn concurrent_creates_of_one_id_make_one_skill() {
     let listing = env.get("alice", "/skills?volume=users/alice").json();
     assert_eq!(listing["total"], 1);
 }
+
+#[test]
+fn listings_revalidate_with_entity_tags() {
+    let env = Env::start();
+    let conditional = |who: &str, path: &str, tag: &str| {
+        let token = env.token(who).expect("token");
+        llmos_tests::Reply::from(
+            env.host
+                .request(reqwest::Method::GET, path)
+                .header("authorization", format!("Bearer {token}"))
+                .header("if-none-match", tag)
+                .send(),
+        )
+    };
+    let first = env.get("alice", "/skills");
+    assert_eq!(first.status, 200, "{}", first.body);
+    assert_eq!(first.header("cache-control"), Some("private, no-cache"));
+    let tag = first
+        .header("etag")
+        .expect("a listing has an etag")
+        .to_owned();
+    assert!(tag.starts_with('"') && tag.ends_with('"'), "{tag}");
+
+    // Unchanged: 304 without a body, for the exact tag, a weak form of it,
+    // one in a list, and `*`.
+    for header in [
+        tag.clone(),
+        format!("W/{tag}"),
+        format!("\"other\", {tag}"),
+        "*".to_owned(),
+    ] {
+        let again = conditional("alice", "/skills", &header);
+        assert_eq!(again.status, 304, "If-None-Match: {header}");
+        assert_eq!(again.body, "");
+        assert_eq!(again.header("etag"), Some(tag.as_str()));
+    }
+    assert_eq!(conditional("alice", "/skills", "\"stale\"").status, 200);
+
+    // Another query, another user's view: other tags.
+    let page = env.get("alice", "/skills?limit=1");
+    assert_ne!(page.header("etag"), Some(tag.as_str()));
+    assert_eq!(conditional("alice", "/skills?limit=1", &tag).status, 200);
+    let bob = env.get("bob", "/skills");
+    assert_ne!(bob.header("etag"), Some(tag.as_str()));
+    assert_eq!(conditional("bob", "/skills", &tag).status, 200);
+
+    // A commit in any volume of the view changes the tag and the body.
+    let created = env.json(
+        "alice",
+        "POST",
+        "/skills",
+        &json!({"skill_id": "tagged", "name": "Tagged", "category": "c",
+                "description": "Changes the listing."}),
+    );
+    assert_eq!(created.status, 201, "{}", created.body);
+    let changed = conditional("alice", "/skills", &tag);
+    assert_eq!(changed.status, 200);
+    assert!(changed.body.contains("\"tagged\""), "{}", changed.body);
+    let new_tag = changed.header("etag").expect("etag").to_owned();
+    assert_ne!(new_tag, tag);
+    assert_eq!(conditional("alice", "/skills", &new_tag).status, 304);
+
+    // A team commit changes alice's view too; bob's stays as it was.
+    let bob_tag = bob.header("etag").expect("etag").to_owned();
+    let team = env.json(
+        "alice",
+        "POST",
+        "/skills",
+        &json!({"skill_id": "team-tagged", "name": "Team", "category": "c",
+                "description": "In the core team.", "volume": "teams/core"}),
+    );
+    assert_eq!(team.status, 201, "{}", team.body);
+    assert_eq!(conditional("alice", "/skills", &new_tag).status, 200);
+    assert_eq!(conditional("bob", "/skills", &bob_tag).status, 304);
+
+    // Without a valid token there is no listing and no 304.
+    let anonymous = llmos_tests::Reply::from(
+        env.host
+            .request(reqwest::Method::GET, "/skills")
+            .header("if-none-match", "*")
+            .send(),
+    );
+    assert_eq!(anonymous.status, 401);
+}

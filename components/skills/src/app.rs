@@ -7,7 +7,7 @@
 use llmos_core::ids::{PrincipalId, SkillId, VolumeId};
 use llmos_guest::db::{Db, Migration};
 use llmos_guest::{ApiError, ApiResult, Identity};
-use llmos_store::catalog::{self, Catalog, SkillLocation};
+use llmos_store::catalog::{self, Catalog, FreshState, SkillLocation};
 use llmos_store::object::{EntryKind, GitTime, ObjectId, Signature};
 use llmos_store::volume::{At, CommitOutcome, CommitRequest, Volumes};
 use llmos_store::{SqlStore, VolumePath};
@@ -44,19 +44,25 @@ impl<'d> App<'d> {
     /// Brings the index of `volumes` up to date, logging files that fail
     /// to parse as they are found.
     pub fn fresh(&self, volumes: &[VolumeId]) -> ApiResult<()> {
-        let reports = self
+        self.fresh_state(volumes).map(drop)
+    }
+
+    /// [`Self::fresh`], also saying which commit each volume's index
+    /// reflects.
+    pub fn fresh_state(&self, volumes: &[VolumeId]) -> ApiResult<FreshState> {
+        let state = self
             .catalog()
-            .ensure_fresh(volumes)
+            .fresh_state(volumes)
             .map_err(errors::catalog)?;
-        for report in reports {
-            for problem in report.problems {
+        for report in &state.reports {
+            for problem in &report.problems {
                 eprintln!(
                     "skills: {} is not a valid skill ({}): {}",
                     problem.path, problem.code, problem.message
                 );
             }
         }
-        Ok(())
+        Ok(state)
     }
 
     /// The caller as commit author: `<user> <user@users.llmos.local>`.

@@ -9,7 +9,7 @@ use llmos_core::ids::{SkillId, VolumeId};
 use llmos_core::skill::{self, SkillStatus};
 use llmos_guest::http::{self, Query};
 use llmos_guest::{ApiError, ApiResult};
-use llmos_store::catalog::{CatalogEntry, ListQuery, SkillLocation, TypeFilter};
+use llmos_store::catalog::{CatalogEntry, FreshState, ListQuery, SkillLocation, TypeFilter};
 use llmos_store::volume::{At, CommitMeta, CommitRequest, HistoryQuery};
 use serde::Deserialize;
 use serde_json::json;
@@ -78,7 +78,18 @@ pub fn list(app: &App, req: &Request) -> ApiResult<Response> {
         Some(_) => Some(q.get_usize("limit", 0, MAX_PAGE)?),
         None => None,
     };
-    app.fresh(&scope)?;
+    let state = app.fresh_state(&scope)?;
+    let tag = listing_tag(&view, &state, req.query());
+    if let Some(tag) = &tag
+        && http::if_none_match(req, tag)
+    {
+        return Ok(Response::builder()
+            .status(304)
+            .header("etag", tag.as_str())
+            .header("cache-control", LISTING_CACHE)
+            .header("vary", "authorization")
+            .build());
+    }
     let catalog = app.catalog();
     let listing = catalog
         .list_summaries(&view, &query)
@@ -100,11 +111,52 @@ pub fn list(app: &App, req: &Request) -> ApiResult<Response> {
     body.push_str("],\"errors\":");
     body.push_str(&serde_json::to_string(&problems).map_err(ApiError::internal)?);
     body.push('}');
-    Ok(Response::builder()
+    let mut response = Response::builder();
+    response
         .status(200)
         .header("content-type", "application/json")
-        .body(body)
-        .build())
+        .header("cache-control", LISTING_CACHE)
+        .header("vary", "authorization");
+    if let Some(tag) = tag {
+        response.header("etag", tag);
+    }
+    Ok(response.body(body).build())
+}
+
+/// A listing may be kept by the caller's own cache but must be checked
+/// with the server (`If-None-Match`) before each use.
+const LISTING_CACHE: &str = "private, no-cache";
+
+/// The entity tag of a listing: a digest of what it is computed from, the
+/// view (its volumes in shadowing order), the commit each volume's index
+/// reflects, and the query. `None` while a concurrent refresh is still
+/// bringing the index to a head: then nothing names the state exactly.
+///
+/// Heads are read before the listing, and an index only moves on to newer
+/// commits, so a tag never names a state newer than its body.
+fn listing_tag(view: &[VolumeId], state: &FreshState, query: &str) -> Option<String> {
+    use sha2::{Digest as _, Sha256};
+    if !state.settled {
+        return None;
+    }
+    let mut digest = Sha256::new();
+    digest.update(format!(
+        "skills-listing {} {}\n",
+        env!("CARGO_PKG_VERSION"),
+        llmos_store::catalog::INDEX_FORMAT
+    ));
+    for volume in view {
+        digest.update(format!("view {volume}\n"));
+    }
+    for (volume, head) in &state.heads {
+        digest.update(format!("head {volume} {head}\n"));
+    }
+    digest.update(format!("query {query}\n"));
+    let hex: String = digest.finalize()[..16]
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect();
+    Some(format!("\"{hex}\""))
 }
 
 /// The skill a read names: in `?volume=`, else in the merged view.

@@ -98,6 +98,27 @@ pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> ApiResult<T> {
     })
 }
 
+/// Whether the request's `If-None-Match` names `tag` (a quoted entity
+/// tag) or is `*`: then a `GET` answers 304 without a body. Comparison is
+/// weak, as RFC 9110 asks for this header: `W/"x"` matches `"x"`.
+pub fn if_none_match(req: &Request, tag: &str) -> bool {
+    req.header("if-none-match")
+        .and_then(|v| v.as_str())
+        .is_some_and(|list| etag_listed(list, tag))
+}
+
+/// Whether the `If-None-Match` value `list` names `tag`.
+pub fn etag_listed(list: &str, tag: &str) -> bool {
+    let tag = tag.strip_prefix("W/").unwrap_or(tag);
+    if list.trim() == "*" {
+        return true;
+    }
+    list.split(',')
+        .map(str::trim)
+        .map(|t| t.strip_prefix("W/").unwrap_or(t))
+        .any(|t| t == tag)
+}
+
 /// The decoded query parameters of a request. Later duplicates win.
 #[derive(Debug, Default, Clone)]
 pub struct Query(BTreeMap<String, String>);
@@ -229,6 +250,19 @@ mod tests {
         for bad in ["/a/../b", "/a/%2e%2e/b", "/a//b", "/a/%00", "/a/%zz"] {
             assert!(segments(bad).is_err(), "{bad}");
         }
+    }
+
+    #[test]
+    fn if_none_match_lists_are_compared_weakly() {
+        let tag = "\"abc\"";
+        assert!(etag_listed("\"abc\"", tag));
+        assert!(etag_listed("W/\"abc\"", tag));
+        assert!(etag_listed("\"x\", W/\"abc\" ,\"y\"", tag));
+        assert!(etag_listed(" * ", tag));
+        assert!(!etag_listed("\"abcd\"", tag));
+        assert!(!etag_listed("abc", tag));
+        assert!(!etag_listed("", tag));
+        assert!(!etag_listed("\"x\", \"y\"", tag));
     }
 
     #[test]

@@ -119,6 +119,19 @@ pub const MIGRATIONS: &[&str] = &[
     ) WITHOUT ROWID",
 ];
 
+/// What [`Catalog::fresh_state`] did and found.
+#[derive(Debug, Clone)]
+pub struct FreshState {
+    /// A report for each volume that was refreshed.
+    pub reports: Vec<RefreshReport>,
+    /// Each volume that has a head, with the commit its index reflects,
+    /// sorted by volume. Volumes without a head are absent.
+    pub heads: Vec<(VolumeId, String)>,
+    /// False when a refresh was taken over by a concurrent one, so the
+    /// index may still be on its way to the head.
+    pub settled: bool,
+}
+
 /// Version of what a row holds. Rows written with another version are
 /// re-derived from their blobs on the next refresh (a parser that accepts
 /// more, a new column), without any migration of the data.
@@ -456,9 +469,21 @@ impl<'v, E: SqlExecutor> Catalog<'v, E> {
     /// indexed, checking all of them with one query. Returns a report for
     /// each volume that was refreshed.
     pub fn ensure_fresh(&self, volumes: &[VolumeId]) -> Result<Vec<RefreshReport>, CatalogError> {
+        Ok(self.fresh_state(volumes)?.reports)
+    }
+
+    /// [`Self::ensure_fresh`], also saying which commit each volume's
+    /// index reflects once it returns: what a listing read next shows, or
+    /// something newer.
+    pub fn fresh_state(&self, volumes: &[VolumeId]) -> Result<FreshState, CatalogError> {
         let volumes = distinct(volumes);
+        let mut state = FreshState {
+            reports: Vec::new(),
+            heads: Vec::new(),
+            settled: true,
+        };
         if volumes.is_empty() {
-            return Ok(Vec::new());
+            return Ok(state);
         }
         let sql = format!(
             "SELECT r.volume, r.target, c.head, c.format FROM git_refs r \
@@ -468,23 +493,34 @@ impl<'v, E: SqlExecutor> Catalog<'v, E> {
         );
         let params: Vec<SqlValue> = volumes.iter().map(|v| v.to_string().into()).collect();
         let rows = self.run("checking indexed heads", &sql, &params)?;
-        let mut reports = Vec::new();
         for row in rows.rows {
-            let fresh = row.get(1).and_then(SqlValue::as_text).is_some()
-                && row.get(1) == row.get(2)
-                && row.get(3).and_then(SqlValue::as_integer) == Some(INDEX_FORMAT);
-            if fresh {
-                continue;
-            }
             let Some(volume) = volumes
                 .iter()
                 .find(|v| row.first().and_then(SqlValue::as_text) == Some(&v.to_string()))
             else {
                 continue;
             };
-            reports.push(self.refresh(volume)?);
+            let target = row.get(1).and_then(SqlValue::as_text);
+            let fresh = target.is_some()
+                && row.get(1) == row.get(2)
+                && row.get(3).and_then(SqlValue::as_integer) == Some(INDEX_FORMAT);
+            if fresh {
+                if let Some(target) = target {
+                    state.heads.push((volume.clone(), target.to_owned()));
+                }
+                continue;
+            }
+            let report = self.refresh(volume)?;
+            match &report.head {
+                Some(head) if !report.superseded => {
+                    state.heads.push((volume.clone(), head.to_string()));
+                }
+                _ => state.settled = false,
+            }
+            state.reports.push(report);
         }
-        Ok(reports)
+        state.heads.sort();
+        Ok(state)
     }
 
     /// The merged view of `view` (most specific volume first: a skill id

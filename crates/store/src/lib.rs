@@ -36,8 +36,8 @@ pub mod traces;
 pub mod volume;
 
 pub use catalog::{
-    Catalog, CatalogEntry, CatalogError, CatalogProblem, ImportOutcome, ListQuery, Listing,
-    RefreshReport, SkillLocation, SummaryPage, TypeFilter,
+    Catalog, CatalogEntry, CatalogError, CatalogProblem, FreshState, ImportOutcome, ListQuery,
+    Listing, RefreshReport, SkillLocation, SummaryPage, TypeFilter,
 };
 pub use dumb_http::{DumbHttpError, DumbHttpResponse};
 pub use export::{ExportError, RepositoryFile};

@@ -1092,3 +1092,48 @@ fn concurrent_imports_create_exactly_one_commit() {
         .unwrap();
     assert_eq!(history.entries.len(), 1);
 }
+
+#[test]
+fn fresh_state_names_the_commit_each_index_reflects() {
+    let vols = open_memory();
+    let catalog = Catalog::new(&vols);
+    let (alice, core, empty) = (v("users/alice"), v("teams/core"), v("users/nobody"));
+    let view = [alice.clone(), core.clone(), empty.clone()];
+    let a1 = commit(
+        &vols,
+        "users/alice",
+        1,
+        &[("skills/a.md", Some(&context("a", "x", "First.", &["one"])))],
+    );
+    let c1 = commit(
+        &vols,
+        "teams/core",
+        2,
+        &[("skills/c.md", Some(&context("c", "x", "Team.", &["two"])))],
+    );
+    // First look: both volumes are indexed, and their heads reported in
+    // volume order; the volume without commits has no head.
+    let state = catalog.fresh_state(&view).unwrap();
+    assert!(state.settled);
+    assert_eq!(state.reports.len(), 2);
+    assert_eq!(
+        state.heads,
+        [
+            (core.clone(), c1.to_string()),
+            (alice.clone(), a1.to_string())
+        ]
+    );
+    // Nothing moved: same heads, no refresh.
+    let again = catalog.fresh_state(&view).unwrap();
+    assert!(again.reports.is_empty());
+    assert_eq!(again.heads, state.heads);
+    // A commit moves that volume's head, and only that one.
+    let a2 = commit(&vols, "users/alice", 3, &[("skills/a.md", None)]);
+    let moved = catalog.fresh_state(&view).unwrap();
+    assert_eq!(moved.reports.len(), 1);
+    assert_eq!(
+        moved.heads,
+        [(core, c1.to_string()), (alice.clone(), a2.to_string())]
+    );
+    assert_eq!(catalog.indexed_head(&alice).unwrap(), Some(a2));
+}
