@@ -194,9 +194,12 @@ impl Runtime {
         };
         let mut store = Store::new(&self.engine, state);
         store.limiter(|state| &mut state.limits);
-        // Check the deadline at every epoch tick; until then, yield so a
-        // busy guest never starves other requests of a worker thread.
-        store.set_epoch_deadline(1);
+        // The first check comes at the second tick, so a guest yields only
+        // once it has run for at least a whole tick (short requests, the
+        // common case, never go to the back of the queue halfway through);
+        // after that, check the deadline at every tick and yield, so a busy
+        // guest never starves other requests of a worker thread.
+        store.set_epoch_deadline(2);
         store.epoch_deadline_callback(|cx| {
             if Instant::now() >= cx.data().deadline {
                 Err(wasmtime::Error::new(DeadlineExceeded))
