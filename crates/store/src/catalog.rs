@@ -78,7 +78,7 @@ pub use refresh::RefreshReport;
 
 /// The name under which components record that [`MIGRATIONS`] ran;
 /// changes whenever statements are appended.
-pub const MIGRATION_ID: &str = "skill-catalog-v2";
+pub const MIGRATION_ID: &str = "skill-catalog-v3";
 
 /// Idempotent DDL creating the catalog's tables; run in order, one
 /// statement per `execute`.
@@ -117,6 +117,10 @@ pub const MIGRATIONS: &[&str] = &[
         blob TEXT PRIMARY KEY NOT NULL,
         terms TEXT NOT NULL
     ) WITHOUT ROWID",
+    // Version 3: the problems of a view are found without reading every
+    // row.
+    "CREATE INDEX IF NOT EXISTS skill_catalog_problems ON skill_catalog (volume, path) \
+     WHERE error_code IS NOT NULL",
 ];
 
 /// What [`Catalog::fresh_state`] did and found.
@@ -369,6 +373,10 @@ const COLUMNS: &str = "volume, path, skill_id, location, blob, last_commit, name
 /// Rows per insert of ranking terms (two parameters each).
 const RANK_TERMS_BATCH: usize = 200;
 
+/// Row ids per statement when reading listed rows (under SQLite's
+/// historical limit of 999 parameters).
+const ROWID_BATCH: usize = 900;
+
 /// Number of entries of [`COLUMNS`].
 const COLUMN_COUNT: usize = 19;
 
@@ -600,9 +608,10 @@ impl<'v, E: SqlExecutor> Catalog<'v, E> {
     }
 
     /// The rows (`columns` of `skill_catalog`) of one page of a listing, and
-    /// the number of matches. Merging, filtering, sorting and paging run in
-    /// SQL, so only the page crosses to the caller; a ranked search reads
-    /// the ranked fields of every match first, then the page.
+    /// the number of matches. Each id's winner is picked from a narrow
+    /// read of the view's rows ([`Self::winners`]); then only the page's
+    /// rows are read. A ranked search reads the ranked fields of
+    /// every match first, then the page.
     fn list_rows(
         &self,
         view: &[VolumeId],
@@ -616,30 +625,25 @@ impl<'v, E: SqlExecutor> Catalog<'v, E> {
         if scope.is_empty() {
             return Ok((0, Vec::new()));
         }
+        let winners = self.winners(&scope, query)?;
         let Some(q) = query.q.as_deref() else {
-            let page = Some((query.offset, query.limit));
-            let (sql, params) = merged_select(&scope, query, columns, page);
-            let mut rows = self.run("listing skills", &sql, &params)?.rows;
-            let total = match rows.first().and_then(|r| r.last()) {
-                Some(count) => count_value(count)?,
-                // An empty page (past the end, or `limit` 0) carries no
-                // count: count the matches on their own.
-                None if query.offset > 0 || query.limit == Some(0) => {
-                    let (sql, params) = merged_select(&scope, query, "skill_id", None);
-                    self.run("counting skills", &sql, &params)?.rows.len()
-                }
-                None => 0,
-            };
-            for row in &mut rows {
-                row.pop();
-            }
-            return Ok((total, rows));
+            let page: Vec<i64> = winners
+                .iter()
+                .skip(query.offset)
+                .take(query.limit.unwrap_or(usize::MAX))
+                .copied()
+                .collect();
+            let rows = self.rows_by_rowid(&page, columns)?;
+            return Ok((
+                winners.len(),
+                rows.into_iter().map(|(_, row)| row).collect(),
+            ));
         };
         // The ranked fields' terms are kept by blob (a blob never changes),
         // so a search tokenises and stems only files it has not seen.
         let ranked = "volume, path, blob, name, keywords, description, category, t.terms";
-        let (sql, params) = merged_select(&scope, query, ranked, None);
-        let rows = self.run("reading skills to rank", &sql, &params)?.rows;
+        let (ids, rows): (Vec<i64>, Vec<Vec<SqlValue>>) =
+            self.rows_by_rowid(&winners, ranked)?.into_iter().unzip();
         let derive = |row: &[SqlValue]| -> Result<String, CatalogError> {
             let text = |i: usize| row.get(i).and_then(SqlValue::as_text).unwrap_or_default();
             let keywords: Vec<String> =
@@ -687,38 +691,127 @@ impl<'v, E: SqlExecutor> Catalog<'v, E> {
                 }
             }
         };
-        let total = hits.len();
-        let key = |row: &[SqlValue]| -> (String, String) {
-            let text = |i: usize| row.get(i).and_then(SqlValue::as_text).unwrap_or_default();
-            (text(0).to_owned(), text(1).to_owned())
-        };
-        let page: Vec<(String, String)> = hits
+        let page: Vec<i64> = hits
             .iter()
             .skip(query.offset)
             .take(query.limit.unwrap_or(usize::MAX))
-            .map(|hit| key(&rows[hit.doc]))
+            .map(|hit| ids[hit.doc])
             .collect();
-        if page.is_empty() {
-            return Ok((total, Vec::new()));
+        let rows = self.rows_by_rowid(&page, columns)?;
+        Ok((hits.len(), rows.into_iter().map(|(_, row)| row).collect()))
+    }
+
+    /// The row ids of the merged view's winners (`scope` is most specific
+    /// first; within a volume a skill file beats an Agent Skill directory),
+    /// filtered by `query`'s category, type and status, sorted by skill id.
+    /// SQL reduces each candidate to its id, a precedence number and
+    /// whether the filters hold, so few values cross per row; picking the
+    /// winners here costs less than a window function over the same rows.
+    fn winners(&self, scope: &[VolumeId], query: &ListQuery) -> Result<Vec<i64>, CatalogError> {
+        let mut params: Vec<SqlValue> = Vec::new();
+        let mut volume_rank = String::new();
+        for (i, volume) in scope.iter().enumerate() {
+            volume_rank.push_str(&format!(" WHEN ? THEN {i}"));
+            params.push(volume.to_string().into());
         }
+        let mut filters: Vec<&str> = Vec::new();
+        if let Some(category) = &query.category {
+            filters.push("category = ? COLLATE NOCASE");
+            params.push(category.as_str().into());
+        }
+        match query.kind {
+            Some(TypeFilter::Kind(kind)) => {
+                filters.push("kind = ?");
+                params.push(kind.as_str().into());
+            }
+            Some(TypeFilter::Runtime(runtime)) => {
+                filters.push("runtime = ?");
+                params.push(runtime.as_str().into());
+            }
+            None => {}
+        }
+        if let Some(status) = query.status {
+            filters.push("status = ?");
+            params.push(status.as_str().into());
+        }
+        let matches = if filters.is_empty() {
+            "1".to_owned()
+        } else {
+            format!("coalesce({}, 0)", filters.join(" AND "))
+        };
+        params.extend(scope.iter().map(|v| SqlValue::from(v.to_string())));
         let sql = format!(
-            "SELECT volume, path, {columns} FROM skill_catalog WHERE (volume, path) IN (VALUES {})",
-            vec!["(?, ?)"; page.len()].join(", ")
+            "SELECT rowid, skill_id, \
+             (CASE volume{volume_rank} END) * 3 + \
+             (CASE location WHEN 'file' THEN 0 WHEN 'agent-skill' THEN 1 ELSE 2 END), \
+             {matches} FROM skill_catalog WHERE error_code IS NULL AND volume IN ({})",
+            placeholders(scope.len())
         );
-        let params: Vec<SqlValue> = page
+        let rows = self.run("merging the view", &sql, &params)?.rows;
+        let int = |row: &[SqlValue], i: usize| row.get(i).and_then(SqlValue::as_integer);
+        // (skill id, precedence, row id, filters hold) of every candidate.
+        let mut candidates: Vec<(&str, i64, i64, bool)> = rows
             .iter()
-            .flat_map(|(volume, path)| [volume.as_str().into(), path.as_str().into()])
+            .filter_map(|row| {
+                Some((
+                    row.get(1)?.as_text()?,
+                    int(row, 2)?,
+                    int(row, 0)?,
+                    int(row, 3) == Some(1),
+                ))
+            })
             .collect();
-        let mut found: HashMap<(String, String), Vec<SqlValue>> = HashMap::new();
-        for mut row in self.run("reading a page of skills", &sql, &params)?.rows {
-            let rest = row.split_off(2);
-            found.insert(key(&row), rest);
-        }
-        let rows = page
+        candidates.sort_unstable();
+        candidates.dedup_by(|later, first| later.0 == first.0);
+        Ok(candidates
             .into_iter()
-            .filter_map(|key| found.remove(&key))
+            .filter(|c| c.3)
+            .map(|c| c.2)
+            .collect())
+    }
+
+    /// `columns` (of `skill_catalog`, or `t.terms`) of the rows `rowids`,
+    /// in that order, each with its row id. A row deleted meanwhile by a
+    /// concurrent refresh is left out.
+    fn rows_by_rowid(
+        &self,
+        rowids: &[i64],
+        columns: &str,
+    ) -> Result<Vec<(i64, Vec<SqlValue>)>, CatalogError> {
+        let columns: Vec<String> = columns
+            .split(", ")
+            .map(|c| {
+                if c.contains('.') {
+                    c.to_owned()
+                } else {
+                    format!("c.{c}")
+                }
+            })
             .collect();
-        Ok((total, rows))
+        let terms_join = if columns.iter().any(|c| c.starts_with("t.")) {
+            " LEFT JOIN skill_rank_terms t ON t.blob = c.blob"
+        } else {
+            ""
+        };
+        let mut found: HashMap<i64, Vec<SqlValue>> = HashMap::with_capacity(rowids.len());
+        for chunk in rowids.chunks(ROWID_BATCH) {
+            let sql = format!(
+                "SELECT c.rowid, {} FROM skill_catalog c{terms_join} WHERE c.rowid IN ({})",
+                columns.join(", "),
+                placeholders(chunk.len())
+            );
+            let params: Vec<SqlValue> = chunk.iter().map(|&id| id.into()).collect();
+            for mut row in self.run("reading listed skills", &sql, &params)?.rows {
+                let rest = row.split_off(1);
+                if let Some(id) = row.first().and_then(SqlValue::as_integer) {
+                    found.insert(id, rest);
+                }
+            }
+        }
+        Ok(rowids
+            .iter()
+            .filter_map(|id| Some((*id, found.remove(id)?)))
+            .collect())
     }
 
     /// Keeps `(blob, encoded terms)` pairs for later searches; `replace`
@@ -945,103 +1038,12 @@ fn distinct(volumes: &[VolumeId]) -> Vec<VolumeId> {
         .collect()
 }
 
-/// A query of the merged view of `scope` (one row per skill id: the
-/// earliest volume, then the first [`SkillLocation`]), with the filters of
-/// `query` (all but `q`), sorted by id, returning `columns` and, last, the
-/// number of matching rows; paged by `(offset, limit)` when given.
 /// The text of column `i` of a row, or empty.
 fn text_at(row: &[SqlValue], i: usize) -> String {
     row.get(i)
         .and_then(SqlValue::as_text)
         .unwrap_or_default()
         .to_owned()
-}
-
-fn merged_select(
-    scope: &[VolumeId],
-    query: &ListQuery,
-    columns: &str,
-    page: Option<(usize, Option<usize>)>,
-) -> (String, Vec<SqlValue>) {
-    let volumes: Vec<SqlValue> = scope.iter().map(|v| v.to_string().into()).collect();
-    let volume_rank: String = (0..scope.len())
-        .map(|i| format!(" WHEN ? THEN {i}"))
-        .collect();
-    let mut params: Vec<SqlValue> = volumes.clone();
-    params.extend(volumes);
-    let mut filters = vec!["pick = 1"];
-    if let Some(category) = &query.category {
-        filters.push("category = ? COLLATE NOCASE");
-        params.push(category.as_str().into());
-    }
-    match query.kind {
-        Some(TypeFilter::Kind(kind)) => {
-            filters.push("kind = ?");
-            params.push(kind.as_str().into());
-        }
-        Some(TypeFilter::Runtime(runtime)) => {
-            filters.push("runtime = ?");
-            params.push(runtime.as_str().into());
-        }
-        None => {}
-    }
-    if let Some(status) = query.status {
-        filters.push("status = ?");
-        params.push(status.as_str().into());
-    }
-    let (limit, offset) = match page {
-        Some((offset, limit)) => (
-            limit.map_or(-1, |l| i64::try_from(l).unwrap_or(i64::MAX)),
-            i64::try_from(offset).unwrap_or(i64::MAX),
-        ),
-        None => (-1, 0),
-    };
-    params.push(limit.into());
-    params.push(offset.into());
-    // Columns are the catalog's (`c.`), or the ranking terms kept by blob
-    // (`t.terms`, joined only when asked for).
-    let columns: Vec<String> = columns
-        .split(", ")
-        .map(|c| {
-            if c.contains('.') {
-                c.to_owned()
-            } else {
-                format!("c.{c}")
-            }
-        })
-        .collect();
-    let terms_join = if columns.iter().any(|c| c.starts_with("t.")) {
-        " LEFT JOIN skill_rank_terms t ON t.blob = c.blob"
-    } else {
-        ""
-    };
-    // The window sorts only ids and the filtered columns; the wanted
-    // columns are read for the page alone.
-    let sql = format!(
-        "WITH merged AS (SELECT rowid AS r, skill_id, category, kind, runtime, status, \
-         ROW_NUMBER() OVER (PARTITION BY skill_id ORDER BY CASE volume{volume_rank} END, \
-         CASE location WHEN 'file' THEN 0 WHEN 'agent-skill' THEN 1 ELSE 2 END) AS pick \
-         FROM skill_catalog WHERE error_code IS NULL AND volume IN ({})), \
-         page AS (SELECT r, skill_id, COUNT(*) OVER () AS n FROM merged WHERE {} \
-         ORDER BY skill_id LIMIT ? OFFSET ?) \
-         SELECT {}, page.n FROM page JOIN skill_catalog c ON c.rowid = page.r{terms_join} \
-         ORDER BY page.skill_id",
-        placeholders(scope.len()),
-        filters.join(" AND "),
-        columns.join(", ")
-    );
-    (sql, params)
-}
-
-fn count_value(value: &SqlValue) -> Result<usize, CatalogError> {
-    value
-        .as_integer()
-        .and_then(|n| usize::try_from(n).ok())
-        .ok_or_else(|| CatalogError::Corrupt {
-            volume: String::new(),
-            path: String::new(),
-            message: format!("row count is {value:?}"),
-        })
 }
 
 fn placeholders(n: usize) -> String {

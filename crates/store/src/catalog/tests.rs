@@ -1137,3 +1137,73 @@ fn fresh_state_names_the_commit_each_index_reflects() {
     );
     assert_eq!(catalog.indexed_head(&alice).unwrap(), Some(a2));
 }
+
+#[test]
+fn filters_apply_to_the_winner_not_to_shadowed_files() {
+    let vols = open_memory();
+    let catalog = Catalog::new(&vols);
+    commit(
+        &vols,
+        "system",
+        1,
+        &[
+            (
+                "skills/shared.md",
+                Some(&context("shared", "x", "S.", &["k"])),
+            ),
+            ("skills/node.md", Some(&executable("node", "y"))),
+        ],
+    );
+    commit(
+        &vols,
+        "users/alice",
+        2,
+        &[
+            (
+                "skills/shared.md",
+                Some(&context("shared", "Yy", "A.", &["k"])),
+            ),
+            ("skills/node.md", Some(&context("node", "x", "A.", &["k"]))),
+        ],
+    );
+    let view = [v("users/alice"), VolumeId::System];
+    catalog.ensure_fresh(&view).unwrap();
+    let list = |query: ListQuery| {
+        let listing = catalog.list(&view, &query).unwrap();
+        assert_eq!(listing.total, listing.entries.len());
+        (ids(&listing), listing)
+    };
+    let category = |c: &str| ListQuery {
+        category: Some(c.into()),
+        ..ListQuery::default()
+    };
+    // Alice's `node` and `shared` hide the system's: the system files'
+    // category and type no longer match anything.
+    assert_eq!(list(category("x")).0, ["node"]);
+    let (found, listing) = list(category("yY"));
+    assert_eq!(found, ["shared"]);
+    assert_eq!(listing.entries[0].volume, v("users/alice"));
+    let executable = ListQuery {
+        kind: Some("executable".parse().unwrap()),
+        ..ListQuery::default()
+    };
+    assert!(list(executable.clone()).0.is_empty());
+    // In the system volume alone, nothing is shadowed.
+    let system_only = ListQuery {
+        volume: Some(VolumeId::System),
+        ..executable
+    };
+    assert_eq!(list(system_only).0, ["node"]);
+    // Paging past the end keeps the total.
+    let past = catalog
+        .list(
+            &view,
+            &ListQuery {
+                offset: 5,
+                limit: Some(1),
+                ..ListQuery::default()
+            },
+        )
+        .unwrap();
+    assert_eq!((past.total, past.entries.len()), (2, 0));
+}
