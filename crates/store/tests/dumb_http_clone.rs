@@ -236,6 +236,12 @@ fn a_long_history_is_cloned_from_packs_in_few_requests() {
         &["index-pack", "-o", "../theirs.idx", "../scratch.pack"],
     );
     assert_eq!(std::fs::read(dir.path().join("theirs.idx")).unwrap(), ours);
+    // Versions of the skills folder are stored as deltas: git resolves
+    // chains of them, none longer than 50.
+    std::fs::write(dir.path().join("scratch.idx"), &ours).unwrap();
+    let stats = git(&clone, &["verify-pack", "-s", "../scratch.idx"]);
+    assert!(stats.contains("chain length = 1:"), "{stats}");
+    assert!(!stats.contains("chain length = 51:"), "{stats}");
 
     // New commits: a few stay loose, many become a new pack; each pull
     // brings exactly what is new.
