@@ -592,18 +592,50 @@ impl<'v, E: SqlExecutor> Catalog<'v, E> {
         view: &[VolumeId],
         query: &ListQuery,
     ) -> Result<SummaryPage, CatalogError> {
-        let (total, rows) = self.list_rows(view, query, "summary")?;
-        let summaries = rows
-            .into_iter()
-            .map(|row| match row.into_iter().next() {
-                Some(SqlValue::Text(json)) => Ok(json),
-                other => Err(CatalogError::Corrupt {
-                    volume: String::new(),
-                    path: String::new(),
-                    message: format!("summary is {other:?}"),
-                }),
-            })
-            .collect::<Result<_, _>>()?;
+        let (total, page) = self.page_rowids(view, query)?;
+        // One text value for the whole page: rowid, a space, the summary,
+        // records apart by ASCII RS, which JSON text never holds raw.
+        let mut chunks = Vec::new();
+        for chunk in page.chunks(ROWID_BATCH) {
+            let sql = format!(
+                "SELECT group_concat(rowid || ' ' || summary, char(30)) \
+                 FROM skill_catalog WHERE rowid IN ({})",
+                placeholders(chunk.len())
+            );
+            let params: Vec<SqlValue> = chunk.iter().map(|&id| id.into()).collect();
+            let rows = self.run("reading listed skills", &sql, &params)?.rows;
+            chunks.push(
+                rows.into_iter()
+                    .next()
+                    .and_then(|row| row.into_iter().next())
+                    .and_then(|value| match value {
+                        SqlValue::Text(text) => Some(text),
+                        _ => None,
+                    })
+                    .unwrap_or_default(),
+            );
+        }
+        let mut found: HashMap<i64, &str> = HashMap::with_capacity(page.len());
+        for text in &chunks {
+            for record in text.split('\u{1e}').filter(|r| !r.is_empty()) {
+                let parsed = record
+                    .split_once(' ')
+                    .and_then(|(id, json)| Some((id.parse::<i64>().ok()?, json)));
+                let Some((id, json)) = parsed else {
+                    return Err(CatalogError::Corrupt {
+                        volume: String::new(),
+                        path: String::new(),
+                        message: format!("listed summary {record:?}"),
+                    });
+                };
+                found.insert(id, json);
+            }
+        }
+        // A row deleted meanwhile by a concurrent refresh is left out.
+        let summaries = page
+            .iter()
+            .filter_map(|id| found.get(id).map(|json| (*json).to_owned()))
+            .collect();
         Ok(SummaryPage { total, summaries })
     }
 
@@ -618,6 +650,18 @@ impl<'v, E: SqlExecutor> Catalog<'v, E> {
         query: &ListQuery,
         columns: &str,
     ) -> Result<(usize, Vec<Vec<SqlValue>>), CatalogError> {
+        let (total, page) = self.page_rowids(view, query)?;
+        let rows = self.rows_by_rowid(&page, columns)?;
+        Ok((total, rows.into_iter().map(|(_, row)| row).collect()))
+    }
+
+    /// The number of matches of a listing and the row ids of its page, in
+    /// order.
+    fn page_rowids(
+        &self,
+        view: &[VolumeId],
+        query: &ListQuery,
+    ) -> Result<(usize, Vec<i64>), CatalogError> {
         let scope: Vec<VolumeId> = match &query.volume {
             Some(volume) => vec![volume.clone()],
             None => distinct(view),
@@ -633,11 +677,7 @@ impl<'v, E: SqlExecutor> Catalog<'v, E> {
                 .take(query.limit.unwrap_or(usize::MAX))
                 .copied()
                 .collect();
-            let rows = self.rows_by_rowid(&page, columns)?;
-            return Ok((
-                winners.len(),
-                rows.into_iter().map(|(_, row)| row).collect(),
-            ));
+            return Ok((winners.len(), page));
         };
         // The ranked fields' terms are kept by blob (a blob never changes),
         // so a search tokenises and stems only files it has not seen.
@@ -697,8 +737,7 @@ impl<'v, E: SqlExecutor> Catalog<'v, E> {
             .take(query.limit.unwrap_or(usize::MAX))
             .map(|hit| ids[hit.doc])
             .collect();
-        let rows = self.rows_by_rowid(&page, columns)?;
-        Ok((hits.len(), rows.into_iter().map(|(_, row)| row).collect()))
+        Ok((hits.len(), page))
     }
 
     /// The row ids of the merged view's winners (`scope` is most specific
@@ -740,27 +779,38 @@ impl<'v, E: SqlExecutor> Catalog<'v, E> {
             format!("coalesce({}, 0)", filters.join(" AND "))
         };
         params.extend(scope.iter().map(|v| SqlValue::from(v.to_string())));
+        // One text value for all candidates, a line each: crossing into a
+        // component costs per value, and a view holds thousands of rows.
         let sql = format!(
-            "SELECT rowid, skill_id, \
-             (CASE volume{volume_rank} END) * 3 + \
-             (CASE location WHEN 'file' THEN 0 WHEN 'agent-skill' THEN 1 ELSE 2 END), \
-             {matches} FROM skill_catalog WHERE error_code IS NULL AND volume IN ({})",
+            "SELECT group_concat(skill_id || ' ' || \
+             ((CASE volume{volume_rank} END) * 3 + \
+             (CASE location WHEN 'file' THEN 0 WHEN 'agent-skill' THEN 1 ELSE 2 END)) || ' ' || \
+             rowid || ' ' || {matches}, char(10)) \
+             FROM skill_catalog WHERE error_code IS NULL AND volume IN ({})",
             placeholders(scope.len())
         );
         let rows = self.run("merging the view", &sql, &params)?.rows;
-        let int = |row: &[SqlValue], i: usize| row.get(i).and_then(SqlValue::as_integer);
+        let lines = rows
+            .first()
+            .and_then(|row| row.first())
+            .and_then(SqlValue::as_text)
+            .unwrap_or_default();
+        let corrupt = |line: &str| CatalogError::Corrupt {
+            volume: String::new(),
+            path: String::new(),
+            message: format!("merging the view read {line:?}"),
+        };
         // (skill id, precedence, row id, filters hold) of every candidate.
-        let mut candidates: Vec<(&str, i64, i64, bool)> = rows
-            .iter()
-            .filter_map(|row| {
-                Some((
-                    row.get(1)?.as_text()?,
-                    int(row, 2)?,
-                    int(row, 0)?,
-                    int(row, 3) == Some(1),
-                ))
-            })
-            .collect();
+        let mut candidates: Vec<(&str, i64, i64, bool)> = Vec::new();
+        for line in lines.lines() {
+            let mut fields = line.split(' ');
+            let id = fields.next().unwrap_or_default();
+            let mut number = || fields.next().and_then(|f| f.parse::<i64>().ok());
+            let (Some(rank), Some(rowid), Some(matches)) = (number(), number(), number()) else {
+                return Err(corrupt(line));
+            };
+            candidates.push((id, rank, rowid, matches == 1));
+        }
         candidates.sort_unstable();
         candidates.dedup_by(|later, first| later.0 == first.0);
         Ok(candidates
