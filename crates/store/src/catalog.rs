@@ -681,9 +681,10 @@ impl<'v, E: SqlExecutor> Catalog<'v, E> {
         };
         // The ranked fields' terms are kept by blob (a blob never changes),
         // so a search tokenises and stems only files it has not seen.
-        let ranked = "volume, path, blob, name, keywords, description, category, t.terms";
-        let (ids, rows): (Vec<i64>, Vec<Vec<SqlValue>>) =
-            self.rows_by_rowid(&winners, ranked)?.into_iter().unzip();
+        let (ids, mut terms) = self.stored_terms(&winners)?;
+        // The fields terms are derived from, read only for rows whose terms
+        // are not stored yet or are damaged.
+        let fields = "volume, path, blob, name, keywords, description, category";
         let derive = |row: &[SqlValue]| -> Result<String, CatalogError> {
             let text = |i: usize| row.get(i).and_then(SqlValue::as_text).unwrap_or_default();
             let keywords: Vec<String> =
@@ -700,34 +701,63 @@ impl<'v, E: SqlExecutor> Catalog<'v, E> {
             })
             .encode())
         };
-        let mut terms: Vec<String> = Vec::with_capacity(rows.len());
-        let mut fresh: Vec<(String, String)> = Vec::new();
-        for row in &rows {
-            if let Some(SqlValue::Text(stored)) = row.get(7) {
-                terms.push(stored.clone());
-                continue;
+        // What a row deleted meanwhile by a concurrent refresh ranks as.
+        let nothing = || {
+            DocTerms::of(RankDoc {
+                name: "",
+                keywords: &[],
+                description: "",
+                body: "",
+            })
+            .encode()
+        };
+        let missing: Vec<usize> = (0..ids.len()).filter(|&i| terms[i].is_none()).collect();
+        if !missing.is_empty() {
+            let wanted: Vec<i64> = missing.iter().map(|&i| ids[i]).collect();
+            let rows: HashMap<i64, Vec<SqlValue>> =
+                self.rows_by_rowid(&wanted, fields)?.into_iter().collect();
+            let mut fresh: Vec<(String, String)> = Vec::new();
+            for i in missing {
+                let encoded = match rows.get(&ids[i]) {
+                    Some(row) => {
+                        let encoded = derive(row)?;
+                        fresh.push((text_at(row, 2), encoded.clone()));
+                        encoded
+                    }
+                    None => nothing(),
+                };
+                terms[i] = Some(encoded);
             }
-            let encoded = derive(row)?;
-            fresh.push((text_at(row, 2), encoded.clone()));
-            terms.push(encoded);
+            self.store_rank_terms(&fresh, false)?;
         }
-        self.store_rank_terms(&fresh, false)?;
+        let mut terms: Vec<String> = terms.into_iter().map(Option::unwrap_or_default).collect();
         let mut repaired = 0;
         let hits = loop {
             match search_encoded(terms.iter().map(String::as_str), q) {
                 Ok(hits) => break hits,
                 // A damaged row: derive it again and keep the repair.
-                Err((bad, _)) if repaired < rows.len() => {
-                    terms[bad] = derive(&rows[bad])?;
-                    self.store_rank_terms(&[(text_at(&rows[bad], 2), terms[bad].clone())], true)?;
-                    repaired += 1;
-                }
                 Err((bad, e)) => {
-                    return Err(CatalogError::Corrupt {
-                        volume: text_at(&rows[bad], 0),
-                        path: text_at(&rows[bad], 1),
-                        message: format!("ranking terms: {e}"),
-                    });
+                    let row = self
+                        .rows_by_rowid(&[ids[bad]], fields)?
+                        .into_iter()
+                        .next()
+                        .map(|(_, row)| row);
+                    if repaired >= ids.len() {
+                        return Err(CatalogError::Corrupt {
+                            volume: String::new(),
+                            path: String::new(),
+                            message: format!("ranking terms of row {}: {e}", ids[bad]),
+                        });
+                    }
+                    repaired += 1;
+                    terms[bad] = match row {
+                        Some(row) => {
+                            let encoded = derive(&row)?;
+                            self.store_rank_terms(&[(text_at(&row, 2), encoded.clone())], true)?;
+                            encoded
+                        }
+                        None => nothing(),
+                    };
                 }
             }
         };
@@ -818,6 +848,47 @@ impl<'v, E: SqlExecutor> Catalog<'v, E> {
             .filter(|c| c.3)
             .map(|c| c.2)
             .collect())
+    }
+
+    /// The stored ranking terms of the rows `rowids`, in that order (`None`
+    /// where none are stored yet), with the ids of the rows found. All of a
+    /// batch's terms cross as one text value: rowid, a space, the terms,
+    /// records apart by ASCII RS (terms are words and numbers).
+    fn stored_terms(
+        &self,
+        rowids: &[i64],
+    ) -> Result<(Vec<i64>, Vec<Option<String>>), CatalogError> {
+        let mut found: HashMap<i64, Option<String>> = HashMap::with_capacity(rowids.len());
+        for chunk in rowids.chunks(ROWID_BATCH) {
+            let sql = format!(
+                "SELECT group_concat(c.rowid || ' ' || coalesce('=' || t.terms, ''), char(30)) \
+                 FROM skill_catalog c LEFT JOIN skill_rank_terms t ON t.blob = c.blob \
+                 WHERE c.rowid IN ({})",
+                placeholders(chunk.len())
+            );
+            let params: Vec<SqlValue> = chunk.iter().map(|&id| id.into()).collect();
+            let rows = self.run("reading ranking terms", &sql, &params)?.rows;
+            let text = rows
+                .first()
+                .and_then(|row| row.first())
+                .and_then(SqlValue::as_text)
+                .unwrap_or_default();
+            for record in text.split('\u{1e}').filter(|r| !r.is_empty()) {
+                let (id, terms) = record.split_once(' ').unwrap_or((record, ""));
+                let Ok(id) = id.parse::<i64>() else {
+                    return Err(CatalogError::Corrupt {
+                        volume: String::new(),
+                        path: String::new(),
+                        message: format!("ranking terms record {record:?}"),
+                    });
+                };
+                found.insert(id, terms.strip_prefix('=').map(str::to_owned));
+            }
+        }
+        Ok(rowids
+            .iter()
+            .filter_map(|id| Some((*id, found.remove(id)?)))
+            .unzip())
     }
 
     /// `columns` (of `skill_catalog`, or `t.terms`) of the rows `rowids`,
