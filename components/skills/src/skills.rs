@@ -152,11 +152,7 @@ fn listing_tag(view: &[VolumeId], state: &FreshState, query: &str) -> Option<Str
         digest.update(format!("head {volume} {head}\n"));
     }
     digest.update(format!("query {query}\n"));
-    let hex: String = digest.finalize()[..16]
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect();
-    Some(format!("\"{hex}\""))
+    Some(format!("\"{}\"", hex::encode(&digest.finalize()[..16])))
 }
 
 /// The skill a read names: in `?volume=`, else in the merged view.

@@ -593,48 +593,10 @@ impl<'v, E: SqlExecutor> Catalog<'v, E> {
         query: &ListQuery,
     ) -> Result<SummaryPage, CatalogError> {
         let (total, page) = self.page_rowids(view, query)?;
-        // One text value for the whole page: rowid, a space, the summary,
-        // records apart by ASCII RS, which JSON text never holds raw.
-        let mut chunks = Vec::new();
-        for chunk in page.chunks(ROWID_BATCH) {
-            let sql = format!(
-                "SELECT group_concat(rowid || ' ' || summary, char(30)) \
-                 FROM skill_catalog WHERE rowid IN ({})",
-                placeholders(chunk.len())
-            );
-            let params: Vec<SqlValue> = chunk.iter().map(|&id| id.into()).collect();
-            let rows = self.run("reading listed skills", &sql, &params)?.rows;
-            chunks.push(
-                rows.into_iter()
-                    .next()
-                    .and_then(|row| row.into_iter().next())
-                    .and_then(|value| match value {
-                        SqlValue::Text(text) => Some(text),
-                        _ => None,
-                    })
-                    .unwrap_or_default(),
-            );
-        }
-        let mut found: HashMap<i64, &str> = HashMap::with_capacity(page.len());
-        for text in &chunks {
-            for record in text.split('\u{1e}').filter(|r| !r.is_empty()) {
-                let parsed = record
-                    .split_once(' ')
-                    .and_then(|(id, json)| Some((id.parse::<i64>().ok()?, json)));
-                let Some((id, json)) = parsed else {
-                    return Err(CatalogError::Corrupt {
-                        volume: String::new(),
-                        path: String::new(),
-                        message: format!("listed summary {record:?}"),
-                    });
-                };
-                found.insert(id, json);
-            }
-        }
-        // A row deleted meanwhile by a concurrent refresh is left out.
-        let summaries = page
-            .iter()
-            .filter_map(|id| found.get(id).map(|json| (*json).to_owned()))
+        let summaries = self
+            .texts_by_rowid("reading listed skills", &page, "c.summary", "")?
+            .into_iter()
+            .map(|(_, json)| json)
             .collect();
         Ok(SummaryPage { total, summaries })
     }
@@ -819,12 +781,7 @@ impl<'v, E: SqlExecutor> Catalog<'v, E> {
              FROM skill_catalog WHERE error_code IS NULL AND volume IN ({})",
             placeholders(scope.len())
         );
-        let rows = self.run("merging the view", &sql, &params)?.rows;
-        let lines = rows
-            .first()
-            .and_then(|row| row.first())
-            .and_then(SqlValue::as_text)
-            .unwrap_or_default();
+        let lines = self.aggregate("merging the view", &sql, &params)?;
         let corrupt = |line: &str| CatalogError::Corrupt {
             volume: String::new(),
             path: String::new(),
@@ -851,44 +808,83 @@ impl<'v, E: SqlExecutor> Catalog<'v, E> {
     }
 
     /// The stored ranking terms of the rows `rowids`, in that order (`None`
-    /// where none are stored yet), with the ids of the rows found. All of a
-    /// batch's terms cross as one text value: rowid, a space, the terms,
-    /// records apart by ASCII RS (terms are words and numbers).
+    /// where none are stored yet), with the ids of the rows found.
     fn stored_terms(
         &self,
         rowids: &[i64],
     ) -> Result<(Vec<i64>, Vec<Option<String>>), CatalogError> {
-        let mut found: HashMap<i64, Option<String>> = HashMap::with_capacity(rowids.len());
+        Ok(self
+            .texts_by_rowid(
+                "reading ranking terms",
+                rowids,
+                "coalesce('=' || t.terms, '')",
+                " LEFT JOIN skill_rank_terms t ON t.blob = c.blob",
+            )?
+            .into_iter()
+            .map(|(id, terms)| (id, terms.strip_prefix('=').map(str::to_owned)))
+            .unzip())
+    }
+
+    /// The text `expr` (over `skill_catalog c` and `joins`) of the rows
+    /// `rowids`, in that order, each with its row id; a row deleted
+    /// meanwhile by a concurrent refresh (or whose `expr` is NULL) is left
+    /// out. A batch crosses as one text value: rowid, a space, the text,
+    /// records apart by ASCII RS, which neither JSON nor ranking terms hold
+    /// raw.
+    fn texts_by_rowid(
+        &self,
+        what: &'static str,
+        rowids: &[i64],
+        expr: &str,
+        joins: &str,
+    ) -> Result<Vec<(i64, String)>, CatalogError> {
+        let mut found: HashMap<i64, String> = HashMap::with_capacity(rowids.len());
         for chunk in rowids.chunks(ROWID_BATCH) {
             let sql = format!(
-                "SELECT group_concat(c.rowid || ' ' || coalesce('=' || t.terms, ''), char(30)) \
-                 FROM skill_catalog c LEFT JOIN skill_rank_terms t ON t.blob = c.blob \
-                 WHERE c.rowid IN ({})",
+                "SELECT group_concat(c.rowid || ' ' || {expr}, char(30)) \
+                 FROM skill_catalog c{joins} WHERE c.rowid IN ({})",
                 placeholders(chunk.len())
             );
             let params: Vec<SqlValue> = chunk.iter().map(|&id| id.into()).collect();
-            let rows = self.run("reading ranking terms", &sql, &params)?.rows;
-            let text = rows
-                .first()
-                .and_then(|row| row.first())
-                .and_then(SqlValue::as_text)
-                .unwrap_or_default();
+            let text = self.aggregate(what, &sql, &params)?;
             for record in text.split('\u{1e}').filter(|r| !r.is_empty()) {
-                let (id, terms) = record.split_once(' ').unwrap_or((record, ""));
-                let Ok(id) = id.parse::<i64>() else {
+                let parsed = record
+                    .split_once(' ')
+                    .and_then(|(id, text)| Some((id.parse::<i64>().ok()?, text)));
+                let Some((id, text)) = parsed else {
                     return Err(CatalogError::Corrupt {
                         volume: String::new(),
                         path: String::new(),
-                        message: format!("ranking terms record {record:?}"),
+                        message: format!("{what}: record {record:?}"),
                     });
                 };
-                found.insert(id, terms.strip_prefix('=').map(str::to_owned));
+                found.insert(id, text.to_owned());
             }
         }
         Ok(rowids
             .iter()
             .filter_map(|id| Some((*id, found.remove(id)?)))
-            .unzip())
+            .collect())
+    }
+
+    /// The one text value an aggregating query returns (empty when it
+    /// aggregated no rows).
+    fn aggregate(
+        &self,
+        what: &'static str,
+        sql: &str,
+        params: &[SqlValue],
+    ) -> Result<String, CatalogError> {
+        let rows = self.run(what, sql, params)?.rows;
+        Ok(rows
+            .into_iter()
+            .next()
+            .and_then(|row| row.into_iter().next())
+            .and_then(|value| match value {
+                SqlValue::Text(text) => Some(text),
+                _ => None,
+            })
+            .unwrap_or_default())
     }
 
     /// `columns` (of `skill_catalog`, or `t.terms`) of the rows `rowids`,
