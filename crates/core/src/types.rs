@@ -195,6 +195,19 @@ pub struct PortSpec {
     pub description: Option<String>,
 }
 
+impl PortSpec {
+    /// A required port without default or description.
+    pub fn new(name: impl Into<String>, ty: PortType) -> Self {
+        PortSpec {
+            name: name.into(),
+            ty,
+            required: true,
+            default: None,
+            description: None,
+        }
+    }
+}
+
 fn default_required() -> bool {
     true
 }

@@ -4,6 +4,7 @@
 #[path = "workflow_support/mod.rs"]
 mod support;
 
+use llmos_core::types::{PortSpec, PortType, Runtime};
 use llmos_core::workflow::{
     IssueCode, Limits, Node, Placement, ValidationReport, analyze, plan, validate,
 };
@@ -367,9 +368,9 @@ fn pinned_older_version_is_validated_against_its_own_ports() {
     let mut cat = catalog();
     let mut old = support::skill(
         "double",
-        llmos_core::types::Runtime::WasmComponent,
-        vec![support::port("n", llmos_core::types::PortType::Number)],
-        vec![support::port("y", llmos_core::types::PortType::Number)],
+        Runtime::WasmComponent,
+        vec![PortSpec::new("n", PortType::Number)],
+        vec![PortSpec::new("y", PortType::Number)],
     );
     old.commit = "double-c1".into();
     cat.insert_version(old);

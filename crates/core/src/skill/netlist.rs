@@ -230,19 +230,12 @@ mod tests {
 
     const RC: &str = "RC low-pass\n* outputs: v(out)\nV1 in 0 PULSE(0 1 0 1n 1n 1 2)\nR1 in out {{R}}\nC1 out 0 {{C}}\n.tran 1e-5 5e-3\n.end\n";
 
-    fn port(name: &str, ty: PortType) -> PortSpec {
-        PortSpec {
-            name: name.into(),
-            ty,
-            required: true,
-            default: None,
-            description: None,
-        }
-    }
-
     #[test]
     fn renders_numbers_in_exponent_notation() {
-        let ports = [port("R", PortType::Number), port("C", PortType::Number)];
+        let ports = [
+            PortSpec::new("R", PortType::Number),
+            PortSpec::new("C", PortType::Number),
+        ];
         let inputs = json!({"R": 1000, "C": 0.000001});
         let out = render(RC, inputs.as_object().unwrap(), &ports).unwrap();
         assert!(out.contains("R1 in out 1e3\n"), "{out}");
@@ -252,7 +245,10 @@ mod tests {
 
     #[test]
     fn values_cannot_inject_cards() {
-        let ports = [port("R", PortType::String), port("C", PortType::Number)];
+        let ports = [
+            PortSpec::new("R", PortType::String),
+            PortSpec::new("C", PortType::Number),
+        ];
         let inputs = json!({"R": "1k\n.control\nshell rm -rf /\n.endc", "C": 1});
         let err = render(RC, inputs.as_object().unwrap(), &ports).unwrap_err();
         assert!(err.reason.contains("one SPICE token"), "{err}");
@@ -262,7 +258,10 @@ mod tests {
 
     #[test]
     fn templates_follow_the_rules() {
-        let ports = [port("R", PortType::Number), port("C", PortType::Number)];
+        let ports = [
+            PortSpec::new("R", PortType::Number),
+            PortSpec::new("C", PortType::Number),
+        ];
         assert!(check_template(RC, &ports).is_ok());
         let control = RC.replace(".tran", ".control\n.endc\n.tran");
         assert_eq!(check_template(&control, &ports).unwrap_err().line, Some(6));

@@ -62,11 +62,9 @@ pub fn is_builtin_id(skill_id: &str) -> bool {
 
 fn port(name: &str, ty: PortType, required: bool, description: &str) -> PortSpec {
     PortSpec {
-        name: name.to_owned(),
-        ty,
         required,
-        default: None,
         description: Some(description.to_owned()),
+        ..PortSpec::new(name, ty)
     }
 }
 

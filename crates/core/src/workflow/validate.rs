@@ -1160,16 +1160,6 @@ mod tests {
     use crate::types::{ExecutionMode, PortSpec, PortType, Runtime};
     use crate::workflow::{Catalog, Edge, Node};
 
-    fn port(name: &str, ty: PortType) -> PortSpec {
-        PortSpec {
-            name: name.into(),
-            ty,
-            required: true,
-            default: None,
-            description: None,
-        }
-    }
-
     /// `source` → `y`; `twice` declares input `a` twice (number, then any).
     fn catalog() -> Catalog {
         let skill = |id: &str, inputs| SkillSignature {
@@ -1177,7 +1167,7 @@ mod tests {
             runtime: Runtime::WasmComponent,
             execution_mode: ExecutionMode::EdgeWasm,
             inputs,
-            outputs: vec![port("y", PortType::Number)],
+            outputs: vec![PortSpec::new("y", PortType::Number)],
             extra_inputs: None,
             commit: "c1".into(),
         };
@@ -1185,7 +1175,10 @@ mod tests {
             skill("source", vec![]),
             skill(
                 "twice",
-                vec![port("a", PortType::Number), port("a", PortType::Any)],
+                vec![
+                    PortSpec::new("a", PortType::Number),
+                    PortSpec::new("a", PortType::Any),
+                ],
             ),
         ]
         .into_iter()

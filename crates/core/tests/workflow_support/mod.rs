@@ -9,21 +9,11 @@ use llmos_core::workflow::{
 };
 use serde_json::{Value, json};
 
-pub fn port(name: &str, ty: PortType) -> PortSpec {
-    PortSpec {
-        name: name.into(),
-        ty,
-        required: true,
-        default: None,
-        description: None,
-    }
-}
-
 pub fn optional(name: &str, ty: PortType, default: Value) -> PortSpec {
     PortSpec {
         required: false,
         default: Some(default),
-        ..port(name, ty)
+        ..PortSpec::new(name, ty)
     }
 }
 
@@ -68,77 +58,77 @@ pub fn catalog() -> Catalog {
             "source",
             R::WasmComponent,
             vec![],
-            vec![port("value", T::Number)],
+            vec![PortSpec::new("value", T::Number)],
         ),
         skill(
             "double",
             R::WasmComponent,
-            vec![port("x", T::Number)],
-            vec![port("y", T::Number)],
+            vec![PortSpec::new("x", T::Number)],
+            vec![PortSpec::new("y", T::Number)],
         ),
         skill(
             "fail",
             R::WasmComponent,
-            vec![port("x", T::Number)],
-            vec![port("y", T::Number)],
+            vec![PortSpec::new("x", T::Number)],
+            vec![PortSpec::new("y", T::Number)],
         ),
         skill(
             "label",
             R::WasmComponent,
             vec![
-                port("text", T::String),
+                PortSpec::new("text", T::String),
                 optional("suffix", T::String, json!("!")),
             ],
-            vec![port("out", T::String)],
+            vec![PortSpec::new("out", T::String)],
         ),
         skill(
             "pair",
             R::WasmComponent,
-            vec![port("a", T::Number), port("b", T::Number)],
-            vec![port("sum", T::Number)],
+            vec![PortSpec::new("a", T::Number), PortSpec::new("b", T::Number)],
+            vec![PortSpec::new("sum", T::Number)],
         ),
         skill(
             "table",
             R::WasmComponent,
             vec![],
             vec![
-                port("rows", T::Array),
-                port("info", T::Object),
-                port("flag", T::Boolean),
+                PortSpec::new("rows", T::Array),
+                PortSpec::new("info", T::Object),
+                PortSpec::new("flag", T::Boolean),
             ],
         ),
         skill(
             "plot",
             R::PythonWasm,
             vec![
-                port("data", T::Any),
+                PortSpec::new("data", T::Any),
                 optional("title", T::String, json!("Plot")),
             ],
-            vec![port("image", T::Image)],
+            vec![PortSpec::new("image", T::Image)],
         ),
         skill(
             "script",
             R::Javascript,
-            vec![port("x", T::Any)],
-            vec![port("y", T::Any)],
+            vec![PortSpec::new("x", T::Any)],
+            vec![PortSpec::new("y", T::Any)],
         ),
         skill(
             "scene",
             R::Threejs,
-            vec![port("shape", T::Object)],
-            vec![port("mesh", T::Mesh)],
+            vec![PortSpec::new("shape", T::Object)],
+            vec![PortSpec::new("mesh", T::Mesh)],
         ),
         skill(
             "sim",
             R::Spice,
-            vec![port("netlist", T::String)],
-            vec![port("wave", T::Waveform)],
+            vec![PortSpec::new("netlist", T::String)],
+            vec![PortSpec::new("wave", T::Waveform)],
         ),
         skill(
             "no-exec",
             R::WasmComponent,
             vec![],
-            vec![port("value", T::Number)],
+            vec![PortSpec::new("value", T::Number)],
         ),
     ]
     .into_iter()
