@@ -124,17 +124,23 @@ async fn python_hash_in_new_browser(host: &llmos_tests::Host, token: &str) -> Va
     hash
 }
 
+/// The interpreter hashes of two Python workers, each in a browser of
+/// its own, one after the other.
+fn python_hashes_in_two_browsers(host: &llmos_tests::Host) -> (Value, Value) {
+    let token = host.create_token("alice", &[], "user");
+    runtime().block_on(async {
+        let first = python_hash_in_new_browser(host, &token).await;
+        let second = python_hash_in_new_browser(host, &token).await;
+        (first, second)
+    })
+}
+
 #[test]
 fn python_workers_start_from_the_build_snapshot() {
     let _serial = one_at_a_time();
     let host = start_app();
     assert_eq!(host.get(PYTHON_SNAPSHOT).status, 200);
-    let token = host.create_token("alice", &[], "user");
-    let (first, second) = runtime().block_on(async {
-        let first = python_hash_in_new_browser(&host, &token).await;
-        let second = python_hash_in_new_browser(&host, &token).await;
-        (first, second)
-    });
+    let (first, second) = python_hashes_in_two_browsers(&host);
     assert_eq!(
         first, second,
         "two workers did not restore the same interpreter"
@@ -155,12 +161,7 @@ fn python_worker_starts_normally_when_the_snapshot_is_unusable() {
     // differently: each interpreter started on its own.
     let (host, _dir) = start_app_with_snapshot(SnapshotFile::Corrupt);
     assert_eq!(host.get(PYTHON_SNAPSHOT).status, 200);
-    let token = host.create_token("alice", &[], "user");
-    let (first, second) = runtime().block_on(async {
-        let first = python_hash_in_new_browser(&host, &token).await;
-        let second = python_hash_in_new_browser(&host, &token).await;
-        (first, second)
-    });
+    let (first, second) = python_hashes_in_two_browsers(&host);
     assert_ne!(first, second, "the workers did not start Pyodide afresh");
 }
 
