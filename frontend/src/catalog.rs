@@ -143,6 +143,8 @@ pub fn parse_detail(
             outputs: ports("outputs")?,
             extra_inputs: None,
             commit,
+            compiled: false,
+            component: None,
         },
         code,
         language,

@@ -157,6 +157,8 @@ pub fn signature_of(skill: &Skill, commit: &str) -> Option<SkillSignature> {
         outputs: s.outputs,
         extra_inputs: None,
         commit: commit.to_owned(),
+        compiled: s.compiled,
+        component: None,
     })
 }
 
@@ -197,6 +199,8 @@ mod tests {
             outputs: vec![],
             extra_inputs: None,
             commit: commit.into(),
+            compiled: false,
+            component: None,
         }
     }
 

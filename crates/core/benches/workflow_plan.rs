@@ -30,6 +30,8 @@ fn catalog() -> Catalog {
         outputs: vec![port("y", true)],
         extra_inputs: None,
         commit: format!("{id}-commit"),
+        compiled: false,
+        component: None,
     };
     [
         skill("source", vec![]),

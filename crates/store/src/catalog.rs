@@ -1118,6 +1118,8 @@ fn signature_of(s: llmos_core::skill::SkillSignature, commit: ObjectId) -> Skill
         outputs: s.outputs,
         extra_inputs: None,
         commit: commit.to_string(),
+        compiled: s.compiled,
+        component: None,
     }
 }
 

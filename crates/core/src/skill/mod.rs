@@ -72,6 +72,7 @@
 //! [`MAX_YAML_DEPTH`] levels, so alias bombs fail fast.
 
 mod code;
+pub mod component;
 mod edit;
 mod error;
 mod model;

@@ -95,6 +95,9 @@ pub struct Executable {
     pub inputs: Vec<PortSpec>,
     pub outputs: Vec<PortSpec>,
     pub code: CodeBlock,
+    /// Whether the code is built into a skill component (`compiled: true`,
+    /// always for `wasm-component`); see [`super::component`].
+    pub compiled: bool,
 }
 
 /// The Agent Skills fields of a `SKILL.md` file.
@@ -118,6 +121,9 @@ pub struct SkillSignature {
     pub execution_mode: ExecutionMode,
     pub inputs: Vec<PortSpec>,
     pub outputs: Vec<PortSpec>,
+    /// See [`Executable::compiled`].
+    #[serde(default)]
+    pub compiled: bool,
 }
 
 /// The listing form of a skill (`GET /skills`); the store adds `volume` and
@@ -295,6 +301,7 @@ impl Skill {
             execution_mode: e.execution_mode,
             inputs: e.inputs.clone(),
             outputs: e.outputs.clone(),
+            compiled: e.compiled,
         })
     }
 }
@@ -331,6 +338,8 @@ impl Serialize for Skill {
             #[serde(skip_serializing_if = "Option::is_none")]
             code_language: Option<&'a str>,
             #[serde(skip_serializing_if = "Option::is_none")]
+            compiled: Option<bool>,
+            #[serde(skip_serializing_if = "Option::is_none")]
             agent: Option<&'a AgentSkillMeta>,
         }
         let exec = self.executable.as_ref();
@@ -351,6 +360,7 @@ impl Serialize for Skill {
             outputs: exec.map(|e| e.outputs.as_slice()),
             code: exec.map(|e| e.code.code.as_str()),
             code_language: exec.map(|e| e.code.language.as_str()),
+            compiled: exec.map(|e| e.compiled),
             agent: self.agent.as_ref(),
         }
         .serialize(serializer)

@@ -632,6 +632,7 @@ impl Cx<'_, '_> {
                 mode
             }
         };
+        let compiled = self.compiled(root, runtime)?;
         let inputs = self.ports(root, "inputs", true)?;
         let outputs = self.ports(root, "outputs", false)?;
         let blocks = code::fenced_blocks(parts.body, parts.body_first_line);
@@ -649,7 +650,35 @@ impl Cx<'_, '_> {
             inputs,
             outputs,
             code,
+            compiled,
         })
+    }
+
+    /// `compiled`: whether the code block is built into a skill component.
+    /// `wasm-component` skills always are; Python and JavaScript skills opt
+    /// in; the other runtimes cannot.
+    fn compiled(&self, root: &Node<'_>, runtime: Runtime) -> Result<bool, SkillError> {
+        let Some(node) = self.child(root, "compiled") else {
+            return Ok(runtime == Runtime::WasmComponent);
+        };
+        let Yaml::Bool(b) = node.value else {
+            return Err(self.wrong_type(&node, "a boolean"));
+        };
+        match (runtime, *b) {
+            (Runtime::WasmComponent, false) => Err(self.invalid(
+                &node,
+                "`wasm-component` skills are always compiled; drop `compiled: false`",
+            )),
+            (Runtime::WasmComponent | Runtime::PythonWasm | Runtime::Javascript, b) => Ok(b),
+            (_, false) => Ok(false),
+            (other, true) => Err(self.invalid(
+                &node,
+                format!(
+                    "`{other}` skills cannot be compiled; only `python-wasm`, `javascript` \
+                     and `wasm-component` skills build to components"
+                ),
+            )),
+        }
     }
 
     fn ports(&self, root: &Node<'_>, key: &str, inputs: bool) -> Result<Vec<PortSpec>, SkillError> {

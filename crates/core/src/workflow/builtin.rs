@@ -82,6 +82,8 @@ fn builtin(
         outputs,
         extra_inputs: extra,
         commit: BUILTIN_COMMIT.to_owned(),
+        compiled: false,
+        component: None,
     }
 }
 

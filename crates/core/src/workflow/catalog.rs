@@ -26,6 +26,28 @@ pub struct SkillSignature {
     pub extra_inputs: Option<PortType>,
     /// The commit of the skill's volume this version was read from.
     pub commit: String,
+    /// Whether the skill's code is built into a skill component
+    /// (`wasm-component` skills, and Python or JavaScript skills with
+    /// `compiled: true`); such a node runs only through its component.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub compiled: bool,
+    /// The component built next to the skill file at `commit`, if any.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub component: Option<ComponentRef>,
+}
+
+/// The built component of a compiled skill: `skills/<id>.wasm` beside the
+/// skill file, at the same commit.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ComponentRef {
+    /// Hex SHA-256 of the component's bytes.
+    pub sha256: String,
+    /// Its git blob id, to read it from the volume.
+    pub blob: String,
+    /// Whether it was built from the skill file's current source (see
+    /// `llmos_core::skill::component::freshness`); a stale component does
+    /// not run.
+    pub fresh: bool,
 }
 
 impl SkillSignature {
@@ -168,6 +190,8 @@ mod tests {
             outputs: vec![],
             extra_inputs: None,
             commit: "c1".into(),
+            compiled: false,
+            component: None,
         }
     }
 

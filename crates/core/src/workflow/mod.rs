@@ -47,7 +47,7 @@ pub mod exec;
 pub mod format;
 pub mod validate;
 
-pub use catalog::{Catalog, Placement, SkillCatalog, SkillSignature};
+pub use catalog::{Catalog, ComponentRef, Placement, SkillCatalog, SkillSignature};
 pub use compat::{Compatibility, compatibility};
 pub use exec::{
     BuiltinExecutor, Clock, ExecError, Execution, Executors, ManualClock, NodeCall, NodeError,

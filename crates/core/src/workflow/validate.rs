@@ -1170,6 +1170,8 @@ mod tests {
             outputs: vec![PortSpec::new("y", PortType::Number)],
             extra_inputs: None,
             commit: "c1".into(),
+            compiled: false,
+            component: None,
         };
         [
             skill("source", vec![]),

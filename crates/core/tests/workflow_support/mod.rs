@@ -35,6 +35,8 @@ pub fn skill(
         outputs,
         extra_inputs: None,
         commit: format!("{id}-c2"),
+        compiled: false,
+        component: None,
     }
 }
 

@@ -1,0 +1,1 @@
+//! Builds compiled skills into components of the skill world.

@@ -1,0 +1,1 @@
+//! The Rust SDK for skill components (the `llmos:skill` world).
