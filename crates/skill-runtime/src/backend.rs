@@ -8,7 +8,9 @@
 //! the engine's [`Limits`]: a fuel budget (wasmi counts roughly one unit
 //! per instruction) and caps on linear memory and table sizes, so a
 //! runaway loop ends in an out-of-fuel trap and a memory bomb in a failed
-//! `memory.grow` that traps. What a store burned is left in
+//! `memory.grow` that traps. [`Engine::set_store_fuel`] changes the budget
+//! of the stores created after it (a runtime gives interpreted languages
+//! more, see `crate::fuel_scale`). What a store burned is left in
 //! [`Engine::fuel_consumed`] after each call that returns to the host.
 //!
 //! The engine is configured for the Wasm 3.0 deterministic profile (NaNs
@@ -60,6 +62,8 @@ pub struct Engine {
     limits: Limits,
     /// Fuel the last store spent by the time its latest call returned.
     consumed: Arc<AtomicU64>,
+    /// Fuel the next store starts with.
+    store_fuel: Arc<AtomicU64>,
 }
 
 impl fmt::Debug for Engine {
@@ -88,12 +92,37 @@ impl Engine {
             // Functions are translated when first called: a Python or
             // JavaScript runtime has tens of thousands of functions and a
             // skill calls few of them. Validation still happens up front.
-            .compilation_mode(wasmi::CompilationMode::LazyTranslation);
+            .compilation_mode(wasmi::CompilationMode::LazyTranslation)
+            // Fuel measures what the guest does, not what the interpreter
+            // does for it: translating a function on its first call is
+            // charged to nobody, else a call's fuel (and whether it runs
+            // out) would depend on which functions earlier calls happened
+            // to translate. Bulk operations (`memory.fill`, `copy`, `grow`)
+            // run at memcpy speed and are bounded by the memory limit; at
+            // wasmi's default of 64 bytes a unit, a JavaScript runtime
+            // clearing its heap once would spend more fuel than a second
+            // of interpreted code, so they cost one unit per 64 KiB.
+            .fuel_cost(wasmi::CustomFuelCosts {
+                bytes_copied_per_fuel: 64 << 10,
+                fuel_per_bytes_translated: 0,
+                fuel_per_bytes_validated: 0,
+            });
         Engine {
             inner: wasmi::Engine::new(&config),
             limits,
             consumed: Arc::new(AtomicU64::new(0)),
+            store_fuel: Arc::new(AtomicU64::new(limits.fuel)),
         }
+    }
+
+    /// The fuel stores created from now on start with.
+    pub fn set_store_fuel(&self, fuel: u64) {
+        self.store_fuel.store(fuel, Ordering::Relaxed);
+    }
+
+    /// The fuel a store created now starts with.
+    pub fn store_fuel(&self) -> u64 {
+        self.store_fuel.load(Ordering::Relaxed)
     }
 
     pub fn limits(&self) -> Limits {
@@ -118,13 +147,12 @@ pub enum GuestTrap {
     Trap(String),
 }
 
-fn trap_from(engine: &Engine, err: wasmi::Error) -> anyhow::Error {
+/// `fuel`: the budget of the store that trapped.
+fn trap_from(engine: &Engine, fuel: u64, err: wasmi::Error) -> anyhow::Error {
     use wasmi::TrapCode;
     if let Some(code) = err.as_trap_code() {
         return anyhow::Error::new(match code {
-            TrapCode::OutOfFuel => GuestTrap::OutOfFuel {
-                budget: engine.limits.fuel,
-            },
+            TrapCode::OutOfFuel => GuestTrap::OutOfFuel { budget: fuel },
             TrapCode::GrowthOperationLimited => GuestTrap::OutOfMemory {
                 limit: engine.limits.max_memory_bytes,
             },
@@ -155,6 +183,8 @@ impl wasmi::errors::HostError for HostError {}
 /// A store's data: the limiter wasmi asks on every growth, and the user's.
 pub struct StoreData<T> {
     limits: wasmi::StoreLimits,
+    /// The fuel the store started with.
+    fuel: u64,
     user: T,
 }
 
@@ -247,12 +277,13 @@ impl<T> WasmStore<T, Engine> for Store<T> {
             &engine.inner,
             StoreData {
                 limits,
+                fuel: engine.store_fuel(),
                 user: data,
             },
         );
         inner.limiter(|d| &mut d.limits);
         inner
-            .set_fuel(engine.limits.fuel)
+            .set_fuel(engine.store_fuel())
             .expect("the engine is configured to consume fuel");
         engine.consumed.store(0, Ordering::Relaxed);
         Store {
@@ -523,11 +554,7 @@ impl WasmFunc<Engine> for Func {
                     .map(value_from_wasmi)
                     .collect::<Result<Vec<_>>>()
                     .map_err(|e| wasmi::Error::host(HostError(e)))?;
-                let mut outs = ty
-                    .results()
-                    .iter()
-                    .map(|t| zero_of(*t))
-                    .collect::<Vec<_>>();
+                let mut outs = ty.results().iter().map(|t| zero_of(*t)).collect::<Vec<_>>();
                 let cx = StoreContextMut {
                     inner: wasmi::AsContextMut::as_context_mut(&mut caller),
                     engine: &engine,
@@ -543,7 +570,7 @@ impl WasmFunc<Engine> for Func {
 
     fn ty(&self, ctx: impl AsContext<Engine>) -> FuncType {
         let ctx = ctx.as_context();
-        func_type_from_wasmi(&self.0.ty(&ctx.inner))
+        func_type_from_wasmi(&self.0.ty(ctx.inner))
             .expect("host-visible functions have no vector parameters")
     }
 
@@ -564,10 +591,11 @@ impl WasmFunc<Engine> for Func {
             .collect();
         let called = self.0.call(&mut ctx.inner, &params, &mut outs);
         let left = ctx.inner.get_fuel().unwrap_or(0);
+        let fuel = ctx.inner.data().fuel;
         engine
             .consumed
-            .store(engine.limits.fuel.saturating_sub(left), Ordering::Relaxed);
-        called.map_err(|e| trap_from(engine, e))?;
+            .store(fuel.saturating_sub(left), Ordering::Relaxed);
+        called.map_err(|e| trap_from(engine, fuel, e))?;
         for (slot, v) in results.iter_mut().zip(&outs) {
             *slot = value_from_wasmi(v)?;
         }
@@ -622,7 +650,7 @@ impl WasmGlobal<Engine> for Global {
 
     fn ty(&self, ctx: impl AsContext<Engine>) -> GlobalType {
         let ctx = ctx.as_context();
-        let t = self.0.ty(&ctx.inner);
+        let t = self.0.ty(ctx.inner);
         GlobalType::new(
             value_type_from_wasmi(t.content()).expect("globals hold no vectors here"),
             t.mutability().is_mut(),
@@ -653,7 +681,7 @@ impl WasmMemory<Engine> for Memory {
 
     fn ty(&self, ctx: impl AsContext<Engine>) -> MemoryType {
         let ctx = ctx.as_context();
-        let t = self.0.ty(&ctx.inner);
+        let t = self.0.ty(ctx.inner);
         MemoryType::new(
             u32::try_from(t.minimum()).unwrap_or(u32::MAX),
             t.maximum().map(|m| u32::try_from(m).unwrap_or(u32::MAX)),
@@ -666,23 +694,28 @@ impl WasmMemory<Engine> for Memory {
         let before = self
             .0
             .grow(&mut ctx.inner, u64::from(additional))
-            .map_err(|e| trap_from(engine, e.into()))?;
+            .map_err(|e| trap_from(engine, ctx.inner.data().fuel, e.into()))?;
         u32_size(before, "memory")
     }
 
     fn current_pages(&self, ctx: impl AsContext<Engine>) -> u32 {
         let ctx = ctx.as_context();
-        u32::try_from(self.0.size(&ctx.inner)).unwrap_or(u32::MAX)
+        u32::try_from(self.0.size(ctx.inner)).unwrap_or(u32::MAX)
     }
 
     fn read(&self, ctx: impl AsContext<Engine>, offset: usize, buffer: &mut [u8]) -> Result<()> {
         let ctx = ctx.as_context();
         self.0
-            .read(&ctx.inner, offset, buffer)
+            .read(ctx.inner, offset, buffer)
             .map_err(anyhow::Error::new)
     }
 
-    fn write(&self, mut ctx: impl AsContextMut<Engine>, offset: usize, buffer: &[u8]) -> Result<()> {
+    fn write(
+        &self,
+        mut ctx: impl AsContextMut<Engine>,
+        offset: usize,
+        buffer: &[u8],
+    ) -> Result<()> {
         let mut ctx = ctx.as_context_mut();
         self.0
             .write(&mut ctx.inner, offset, buffer)
@@ -707,7 +740,7 @@ impl WasmTable<Engine> for Table {
 
     fn ty(&self, ctx: impl AsContext<Engine>) -> TableType {
         let ctx = ctx.as_context();
-        let t = self.0.ty(&ctx.inner);
+        let t = self.0.ty(ctx.inner);
         let element = match t.element() {
             wasmi::RefType::Func => ValueType::FuncRef,
             wasmi::RefType::Extern => ValueType::ExternRef,
@@ -721,7 +754,7 @@ impl WasmTable<Engine> for Table {
 
     fn size(&self, ctx: impl AsContext<Engine>) -> u32 {
         let ctx = ctx.as_context();
-        u32::try_from(self.0.size(&ctx.inner)).unwrap_or(u32::MAX)
+        u32::try_from(self.0.size(ctx.inner)).unwrap_or(u32::MAX)
     }
 
     fn grow(&self, mut ctx: impl AsContextMut<Engine>, delta: u32, init: Value) -> Result<u32> {
@@ -730,7 +763,7 @@ impl WasmTable<Engine> for Table {
         let before = self
             .0
             .grow(&mut ctx.inner, u64::from(delta), ref_to_wasmi(&init)?)
-            .map_err(|e| trap_from(engine, e.into()))?;
+            .map_err(|e| trap_from(engine, ctx.inner.data().fuel, e.into()))?;
         u32_size(before, "table")
     }
 
@@ -802,7 +835,7 @@ impl WasmInstance<Engine> for Instance {
         }
         let instance = linker
             .instantiate_and_start(&mut ctx.inner, &module.0)
-            .map_err(|e| trap_from(engine, e))?;
+            .map_err(|e| trap_from(engine, ctx.inner.data().fuel, e))?;
         Ok(Instance(instance))
     }
 
@@ -810,7 +843,7 @@ impl WasmInstance<Engine> for Instance {
         let ctx = store.as_context();
         let list: Vec<Export<Engine>> = self
             .0
-            .exports(&ctx.inner)
+            .exports(ctx.inner)
             .map(|e| Export {
                 name: e.name().to_owned(),
                 value: extern_from_wasmi(e.into_extern()),
@@ -821,6 +854,6 @@ impl WasmInstance<Engine> for Instance {
 
     fn get_export(&self, store: impl AsContext<Engine>, name: &str) -> Option<Extern<Engine>> {
         let ctx = store.as_context();
-        self.0.get_export(&ctx.inner, name).map(extern_from_wasmi)
+        self.0.get_export(ctx.inner, name).map(extern_from_wasmi)
     }
 }

@@ -215,7 +215,10 @@ const PROVIDED: &[Provided] = &[
             ("[method]output-stream.blocking-flush", B::Flush),
             ("[method]output-stream.subscribe", B::Subscribe),
             ("[method]output-stream.write-zeroes", B::WriteZeroes),
-            ("[method]output-stream.blocking-write-zeroes-and-flush", B::WriteZeroes),
+            (
+                "[method]output-stream.blocking-write-zeroes-and-flush",
+                B::WriteZeroes,
+            ),
             ("[method]output-stream.splice", B::Closed),
             ("[method]output-stream.blocking-splice", B::Closed),
         ],
@@ -559,7 +562,9 @@ fn host_func(
                 result(Value::Own(own))?;
             }
             B::Subscribe => {
-                let ty = resource.clone().ok_or_else(|| anyhow!("no pollable type"))?;
+                let ty = resource
+                    .clone()
+                    .ok_or_else(|| anyhow!("no pollable type"))?;
                 let own = ResourceOwn::new(&mut ctx, Pollable, ty)?;
                 result(Value::Own(own))?;
             }

@@ -28,7 +28,7 @@ pub mod value;
 use std::collections::HashMap;
 use std::sync::Arc;
 
-use llmos_core::skill::component::{self as file, ComponentFileError, ComponentInfo};
+use llmos_core::skill::component::{self as file, ComponentFileError, ComponentInfo, Language};
 use llmos_core::types::PortType;
 use serde::Serialize;
 use serde_json::{Map, Value as Json};
@@ -46,6 +46,28 @@ use value::ValueTypes;
 /// Components kept parsed per runtime; the least recently loaded goes
 /// first. A Python component is about 20 MB of bytes and more once parsed.
 const MAX_CACHED: usize = 16;
+
+/// How much more fuel a component of an interpreted language gets than
+/// [`Limits::fuel`], so that every skill is stopped after about the same
+/// time.
+///
+/// wasmi charges each block of code in full when it is entered. The
+/// interpreters inside Python and JavaScript components (CPython,
+/// SpiderMonkey) dispatch through very large functions, so they are
+/// charged for far more than they run: measured on this project's
+/// two-core machines, an endless loop burns fuel about 700 times faster in
+/// a componentize-py component and about 1200 times faster in a
+/// componentize-js one than in compiled Rust (7·10⁸ units a second
+/// natively). The scale comes from the component's provenance; a
+/// component without one is charged as compiled code. Fuel stays exact
+/// and deterministic: equal inputs spend equal fuel everywhere.
+pub fn fuel_scale(language: Option<Language>) -> u64 {
+    match language {
+        Some(Language::Python) => 600,
+        Some(Language::Javascript) => 1000,
+        Some(Language::Rust | Language::Wat) | None => 1,
+    }
+}
 
 /// One declared port, as `describe` gives it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -86,6 +108,11 @@ impl LoadedSkill {
     /// The component's SHA-256, hex.
     pub fn sha256(&self) -> &str {
         &self.info.sha256
+    }
+
+    /// The language its provenance names, if any.
+    pub fn language(&self) -> Option<Language> {
+        self.info.provenance.as_ref().map(|p| p.language)
     }
 }
 
@@ -179,6 +206,8 @@ pub struct SkillRuntime {
     /// Caller keys (a git blob id) → SHA-256.
     aliases: HashMap<String, String>,
     loads: u64,
+    /// Held while a store is created, so each gets the fuel meant for it.
+    store_gate: std::sync::Mutex<()>,
 }
 
 impl std::fmt::Debug for SkillRuntime {
@@ -204,6 +233,7 @@ impl SkillRuntime {
             order: Vec::new(),
             aliases: HashMap::new(),
             loads: 0,
+            store_gate: std::sync::Mutex::new(()),
         }
     }
 
@@ -277,7 +307,9 @@ impl SkillRuntime {
             ));
         }
         let [fields] = execute_ty.params() else {
-            return Err(LoadError::World("`execute` must take one list of fields".into()));
+            return Err(LoadError::World(
+                "`execute` must take one list of fields".into(),
+            ));
         };
         let types = ValueTypes::from_fields(fields).map_err(|e| LoadError::World(e.to_string()))?;
         match execute_ty.results() {
@@ -288,11 +320,11 @@ impl SkillRuntime {
                 ));
             }
         }
-        let mut store = self.store();
+        let mut store = self.store(fuel_scale(info.provenance.as_ref().map(|p| p.language)));
         let instance = instantiate(&mut store, &component)
             .map_err(|e| LoadError::Describe(trap_message(&store, &e).to_string()))?;
-        let describe = export(&instance, "describe")
-            .map_err(|e| LoadError::World(e.to_string()))?;
+        let describe =
+            export(&instance, "describe").map_err(|e| LoadError::World(e.to_string()))?;
         let mut out = [Value::Bool(false)];
         describe
             .call(&mut store, &[], &mut out)
@@ -306,14 +338,28 @@ impl SkillRuntime {
         })
     }
 
-    fn store(&self) -> SkillStore {
+    /// A fresh store with `scale` times the runtime's fuel.
+    fn store(&self, scale: u64) -> SkillStore {
+        let backend = self.engine.clone().into_backend();
+        let _gate = self
+            .store_gate
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        backend.set_store_fuel(backend.limits().fuel.saturating_mul(scale));
         Store::new(&self.engine, HostState::default())
+    }
+
+    /// The fuel a call of `skill` may spend.
+    pub fn fuel_for(&self, skill: &LoadedSkill) -> u64 {
+        self.limits()
+            .fuel
+            .saturating_mul(fuel_scale(skill.language()))
     }
 
     /// Runs `skill` once on `inputs` (every input that has a value), in a
     /// fresh instance with the runtime's fuel and memory limits.
     pub fn run(&self, skill: &LoadedSkill, inputs: &Map<String, Json>) -> Result<Outcome, Failure> {
-        let mut store = self.store();
+        let mut store = self.store(fuel_scale(skill.language()));
         let fail = |store: &SkillStore, error: RunError| Failure {
             error,
             log: store.data().log.text(),
@@ -433,9 +479,9 @@ fn trap_message(store: &SkillStore, err: &anyhow::Error) -> RunError {
         }
     }
     let engine = store.engine().clone().into_backend();
-    if engine.fuel_consumed() >= engine.limits().fuel {
+    if engine.fuel_consumed() >= engine.store_fuel() {
         return RunError::OutOfFuel {
-            fuel: engine.limits().fuel,
+            fuel: engine.store_fuel(),
         };
     }
     RunError::Trap {

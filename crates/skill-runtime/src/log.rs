@@ -48,6 +48,10 @@ mod tests {
         assert_eq!(log.text(), "hello\n");
         log.push(&vec![b'x'; MAX_LOG_BYTES]);
         assert_eq!(log.room(), 0);
-        assert!(log.text().ends_with("… 6 more bytes not kept\n"), "{}", &log.text()[MAX_LOG_BYTES - 10..]);
+        assert!(
+            log.text().ends_with("… 6 more bytes not kept\n"),
+            "{}",
+            &log.text()[MAX_LOG_BYTES - 10..]
+        );
     }
 }

@@ -21,9 +21,7 @@ pub enum PortMismatch {
     MissingInComponent { side: &'static str, port: String },
     #[error("the component has {side} `{port}`, which the skill file does not declare")]
     MissingInFile { side: &'static str, port: String },
-    #[error(
-        "{side} `{port}` is `{file}` in the skill file but `{component}` in the component"
-    )]
+    #[error("{side} `{port}` is `{file}` in the skill file but `{component}` in the component")]
     Type {
         side: &'static str,
         port: String,
@@ -200,7 +198,11 @@ mod tests {
         );
         let err = check_ports(&d, &[PortSpec::new("x", PortType::Number)], &[]).unwrap_err();
         assert_eq!(err.port(), "x");
-        assert!(err.to_string().contains("`number` in the skill file but `string`"), "{err}");
+        assert!(
+            err.to_string()
+                .contains("`number` in the skill file but `string`"),
+            "{err}"
+        );
 
         let err = check_ports(
             &desc(vec![], vec![]),

@@ -111,7 +111,10 @@ impl ValueTypes {
         let value = value.clone();
         let mut record = value.fields();
         let (Some(("nodes", ValueType::List(nodes))), None) = (record.next(), record.next()) else {
-            return Err(shape("value", "it is not `record value { nodes: list<node> }`"));
+            return Err(shape(
+                "value",
+                "it is not `record value { nodes: list<node> }`",
+            ));
         };
         drop(record);
         let ValueType::Variant(node) = nodes.element_ty() else {
@@ -276,7 +279,12 @@ pub fn to_json(value: &Value) -> Result<Json, ValueError> {
     Ok(json)
 }
 
-fn child(nodes: &[Value], parent: usize, index: u32, used: &mut [bool]) -> Result<usize, ValueError> {
+fn child(
+    nodes: &[Value],
+    parent: usize,
+    index: u32,
+    used: &mut [bool],
+) -> Result<usize, ValueError> {
     let i = index as usize;
     if i <= parent || i >= nodes.len() {
         return Err(ValueError::BadIndex {
@@ -290,7 +298,12 @@ fn child(nodes: &[Value], parent: usize, index: u32, used: &mut [bool]) -> Resul
     Ok(i)
 }
 
-fn node_json(nodes: &[Value], at: usize, depth: usize, used: &mut [bool]) -> Result<Json, ValueError> {
+fn node_json(
+    nodes: &[Value],
+    at: usize,
+    depth: usize,
+    used: &mut [bool],
+) -> Result<Json, ValueError> {
     if depth > MAX_DEPTH {
         return Err(ValueError::TooDeep);
     }
@@ -328,8 +341,7 @@ fn node_json(nodes: &[Value], at: usize, depth: usize, used: &mut [bool]) -> Res
                 let Value::Tuple(t) = member else {
                     return Err(shape("node", "an object member is not a tuple"));
                 };
-                let (Some(Value::String(key)), Some(Value::U32(index))) =
-                    (t.iter().next(), t.iter().nth(1))
+                let (Some(Value::String(key)), Some(Value::U32(index))) = (t.first(), t.get(1))
                 else {
                     return Err(shape("node", "an object member is not (string, u32)"));
                 };
@@ -384,7 +396,7 @@ pub fn fields_to_json(fields: &Value) -> Result<Map<String, Json>, ValueError> {
         let (Some(Value::String(name)), Some(value)) = (parts.next(), parts.next()) else {
             return Err(shape("fields", "an element is not (string, value)"));
         };
-        let json = to_json(&value)?;
+        let json = to_json(value)?;
         if out.insert(name.to_string(), json).is_some() {
             return Err(ValueError::DuplicateKey {
                 node: 0,
@@ -412,7 +424,10 @@ mod tests {
                 VariantCase::new("number", Some(ValueType::F64)),
                 VariantCase::new("text", Some(ValueType::String)),
                 VariantCase::new("bytes", Some(ValueType::List(ListType::new(ValueType::U8)))),
-                VariantCase::new("array", Some(ValueType::List(ListType::new(ValueType::U32)))),
+                VariantCase::new(
+                    "array",
+                    Some(ValueType::List(ListType::new(ValueType::U32))),
+                ),
                 VariantCase::new(
                     "object",
                     Some(ValueType::List(ListType::new(ValueType::Tuple(member)))),
@@ -422,7 +437,10 @@ mod tests {
         .unwrap();
         let value = RecordType::new(
             Some(TypeIdentifier::new("value", None)),
-            [("nodes", ValueType::List(ListType::new(ValueType::Variant(node))))],
+            [(
+                "nodes",
+                ValueType::List(ListType::new(ValueType::Variant(node))),
+            )],
         )
         .unwrap();
         let field = TupleType::new(None, [ValueType::String, ValueType::Record(value)]);
@@ -445,7 +463,10 @@ mod tests {
         assert_eq!(number_json(3.0).to_string(), "3");
         assert_eq!(number_json(-0.0).to_string(), "0");
         assert_eq!(number_json(0.1 + 0.2).to_string(), "0.30000000000000004");
-        assert_eq!(number_json(9_007_199_254_740_992.0).to_string(), "9007199254740992");
+        assert_eq!(
+            number_json(9_007_199_254_740_992.0).to_string(),
+            "9007199254740992"
+        );
         assert_eq!(number_json(1e300).to_string(), "1e+300");
         assert_eq!(number_json(f64::NAN), Json::Null);
         assert_eq!(number_json(f64::INFINITY), Json::Null);
@@ -456,7 +477,10 @@ mod tests {
         Value::Record(
             Record::new(
                 t.value.clone(),
-                [("nodes", Value::List(List::new(t.nodes.clone(), nodes).unwrap()))],
+                [(
+                    "nodes",
+                    Value::List(List::new(t.nodes.clone(), nodes).unwrap()),
+                )],
             )
             .unwrap(),
         )
@@ -477,7 +501,13 @@ mod tests {
         let one = t.case(NUMBER, Some(Value::F64(1.0)));
         // Points at itself.
         let err = to_json(&raw(vec![array(&t, &[0])])).unwrap_err();
-        assert_eq!(err, ValueError::BadIndex { parent: 0, child: 0 });
+        assert_eq!(
+            err,
+            ValueError::BadIndex {
+                parent: 0,
+                child: 0
+            }
+        );
         // Points past the end.
         let err = to_json(&raw(vec![array(&t, &[5])])).unwrap_err();
         assert!(matches!(err, ValueError::BadIndex { .. }));

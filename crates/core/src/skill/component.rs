@@ -201,11 +201,13 @@ pub struct ComponentInfo {
     pub provenance: Option<Provenance>,
 }
 
-/// One top-level section: its id and byte ranges.
-struct Section {
-    id: u8,
-    start: usize,
-    body: std::ops::Range<usize>,
+/// One top-level section of a component: its id, where it starts (its id
+/// byte) and the range of its body.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Section {
+    pub id: u8,
+    pub start: usize,
+    pub body: std::ops::Range<usize>,
 }
 
 fn read_leb_u32(bytes: &[u8], mut pos: usize) -> Option<(u32, usize)> {
@@ -221,7 +223,8 @@ fn read_leb_u32(bytes: &[u8], mut pos: usize) -> Option<(u32, usize)> {
     None
 }
 
-fn write_leb_u32(mut n: u32, out: &mut Vec<u8>) {
+/// Appends `n` as an unsigned LEB128 number, the binary format's integers.
+pub fn write_leb_u32(mut n: u32, out: &mut Vec<u8>) {
     loop {
         let b = (n & 0x7f) as u8;
         n >>= 7;
@@ -233,8 +236,9 @@ fn write_leb_u32(mut n: u32, out: &mut Vec<u8>) {
     }
 }
 
-/// The top-level sections of a component, after checking its header.
-fn sections(bytes: &[u8]) -> Result<Vec<Section>, ComponentFileError> {
+/// The top-level sections of a component, after checking its header and
+/// size.
+pub fn sections(bytes: &[u8]) -> Result<Vec<Section>, ComponentFileError> {
     if bytes.len() > MAX_COMPONENT_BYTES {
         return Err(ComponentFileError::TooLarge {
             size: bytes.len(),
@@ -425,10 +429,19 @@ mod tests {
         let err = parse(None, spice).unwrap_err();
         assert_eq!(err.code(), "skill-invalid-value", "{err}");
         assert!(err.to_string().contains("cannot be compiled"), "{err}");
-        let off = RUST_SKILL.replace("type: wasm-component\n", "type: wasm-component\ncompiled: false\n");
+        let off = RUST_SKILL.replace(
+            "type: wasm-component\n",
+            "type: wasm-component\ncompiled: false\n",
+        );
         assert!(parse(None, &off).is_err());
-        let not_bool = RUST_SKILL.replace("type: wasm-component\n", "type: wasm-component\ncompiled: yes please\n");
-        assert_eq!(parse(None, &not_bool).unwrap_err().code(), "skill-wrong-type");
+        let not_bool = RUST_SKILL.replace(
+            "type: wasm-component\n",
+            "type: wasm-component\ncompiled: yes please\n",
+        );
+        assert_eq!(
+            parse(None, &not_bool).unwrap_err().code(),
+            "skill-wrong-type"
+        );
     }
 
     #[test]
@@ -449,8 +462,8 @@ mod tests {
 
         let mut older = p.clone();
         older.source_sha256 = "0".repeat(64);
-        let rebuilt = with_provenance(&with_provenance(&tiny_component(), &older).unwrap(), &p)
-            .unwrap();
+        let rebuilt =
+            with_provenance(&with_provenance(&tiny_component(), &older).unwrap(), &p).unwrap();
         assert_eq!(rebuilt, built, "the old section is replaced, not kept");
 
         let stale = with_provenance(&tiny_component(), &older).unwrap();
