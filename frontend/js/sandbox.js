@@ -7,10 +7,15 @@
 // code that listens on (or replaces) the global `onmessage` hears nothing
 // and cannot post anything to the page.
 //
-//   page → worker: {type: "run", id, code | netlist, inputs (JSON text)}
+//   page → worker: {type: "connect", ...} first, with the port; the
+//                  component worker's carries its compiled `module`
+//                  {type: "run", id, code | netlist, inputs (JSON text)}
+//                  (the component worker: {type: "run", id, sha256,
+//                  bytes?, inputs, limits?, ports?})
 //   worker → page: {type: "ready"}  once the runtime has loaded
 //                  {type: "failed", error}  when it cannot load
 //                  {type: "done", id, outputs (JSON text) | error, log}
+//                  (the component worker: {type: "done", id, answer})
 //
 // Skill code runs in the worker's global scope (Pyodide's `js` module is
 // that scope too), so before any of it runs, `lockDown()` removes from the
@@ -72,13 +77,20 @@ export function errorText(error) {
   return `Error: ${String(error)}`;
 }
 
-/// Connects a worker to the page. `load()` prepares the runtime (before the
-/// lockdown, which happens here once it resolves); `run(message)` answers
-/// one run with `{outputs}` or `{error}` and a `log`. Runs are answered one
-/// at a time, in order.
+/// Connects a worker to the page. `load(connected)` prepares the runtime
+/// (before the lockdown, which happens here once it resolves); `connected`
+/// is a promise of the page's connect message, for runtimes that receive
+/// something from the page at start (the component worker's compiled
+/// module). `run(runtime, message)` answers one run with `{outputs}` or
+/// `{error}` and a `log` (the component worker answers `{answer}`). Runs
+/// are answered one at a time, in order.
 export function serve({ load, run }) {
+  let connect;
+  const connected = new Promise((resolve) => {
+    connect = resolve;
+  });
   const loaded = (async () => {
-    const runtime = await load();
+    const runtime = await load(connected);
     lockDown();
     return runtime;
   })();
@@ -88,6 +100,7 @@ export function serve({ load, run }) {
     self.removeEventListener("message", onConnect);
     const port = event.ports[0];
     if (!port) return;
+    connect(event.data);
     const send = (message) => port.postMessage(message);
     loaded.then(
       () => send({ type: "ready" }),

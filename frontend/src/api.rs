@@ -480,6 +480,93 @@ pub async fn skill_diff(skill_id: &str, volume: &str, from: &str, to: &str) -> A
     })
 }
 
+/// A skill's component file: `GET /skills/{id}/component` at `commit` of
+/// `volume` (the latest when `None`). Returns the bytes, left in a JS
+/// array so that the page's own memory never holds a 20 MB component, and
+/// the component's SHA-256 from the answer's entity tag.
+pub async fn component_bytes(
+    skill_id: &str,
+    volume: Option<&str>,
+    commit: Option<&str>,
+) -> ApiResult<(js_sys::Uint8Array, Option<String>)> {
+    let path = format!(
+        "/skills/{}/component{}",
+        enc(skill_id),
+        query(&[("volume", volume), ("commit", commit)])
+    );
+    let response = call("GET", &path, Body::None).await?;
+    let sha256 = response
+        .headers()
+        .get("etag")
+        .ok()
+        .flatten()
+        .map(|tag| tag.trim_start_matches("W/").trim_matches('"').to_owned())
+        .filter(|tag| !tag.is_empty());
+    let buffer = JsFuture::from(response.array_buffer().map_err(ApiError::browser)?)
+        .await
+        .map_err(|e| ApiError::network(format!("{path}: {}", js_err(e))))?;
+    Ok((js_sys::Uint8Array::new(&buffer), sha256))
+}
+
+/// Why `POST /skills/{id}/build` did not build: the API error and, for a
+/// compile error, where in the Markdown file and what the compiler said.
+#[derive(Debug, Clone, PartialEq)]
+pub struct BuildFailure {
+    pub error: ApiError,
+    pub line: Option<usize>,
+    pub column: Option<usize>,
+    pub output: Option<String>,
+}
+
+/// `POST /skills/{id}/build` `{"volume"}`: builds the skill file as it is
+/// in `volume` and commits its component. Returns the answer
+/// (`{"status", "commit", "component": {…}, …}`).
+pub async fn build_skill(skill_id: &str, volume: &str) -> Result<Value, BuildFailure> {
+    let path = format!("/skills/{}/build", enc(skill_id));
+    let plain = |error: ApiError| BuildFailure {
+        error,
+        line: None,
+        column: None,
+        output: None,
+    };
+    let response = send("POST", &path, Body::Json(json!({ "volume": volume })), None)
+        .await
+        .map_err(plain)?;
+    let status = response.status();
+    let text = response_text(&response).await.map_err(plain)?;
+    let body: Value = serde_json::from_str(&text).unwrap_or(Value::Null);
+    if response.ok() {
+        return Ok(body);
+    }
+    let error = &body["error"];
+    let failure = BuildFailure {
+        error: ApiError {
+            status,
+            code: error["code"].as_str().unwrap_or("http-error").to_owned(),
+            message: error["message"]
+                .as_str()
+                .map(str::to_owned)
+                .unwrap_or_else(|| format!("{path}: HTTP {status}")),
+        },
+        line: error["line"].as_u64().and_then(|l| usize::try_from(l).ok()),
+        column: error["column"]
+            .as_u64()
+            .and_then(|c| usize::try_from(c).ok()),
+        output: error["output"]
+            .as_str()
+            .filter(|o| !o.is_empty())
+            .map(str::to_owned),
+    };
+    if status == 401 {
+        ON_UNAUTHORIZED.with(|slot| {
+            if let Some(f) = slot.borrow().as_ref() {
+                f(&failure.error);
+            }
+        });
+    }
+    Err(failure)
+}
+
 pub async fn rollback_skill(skill_id: &str, volume: &str, commit: &str) -> ApiResult<Value> {
     let path = format!("/skills/{}/rollback", enc(skill_id));
     json(

@@ -8,7 +8,7 @@ use std::sync::Arc;
 
 use llmos_core::types::{PortSpec, Runtime};
 use llmos_core::workflow::builtin;
-use llmos_core::workflow::{Catalog, SkillSignature};
+use llmos_core::workflow::{Catalog, ComponentRef, SkillSignature};
 use serde_json::Value;
 
 use crate::api::{BrokenSkill, SkillSummary};
@@ -134,6 +134,8 @@ pub fn parse_detail(
         .as_str()
         .unwrap_or(&summary.commit)
         .to_owned();
+    let compiled =
+        detail["compiled"].as_bool().unwrap_or(false) || runtime == Runtime::WasmComponent;
     Ok((
         SkillSignature {
             skill_id: summary.skill_id.clone(),
@@ -143,12 +145,65 @@ pub fn parse_detail(
             outputs: ports("outputs")?,
             extra_inputs: None,
             commit,
-            compiled: false,
-            component: None,
+            compiled,
+            component: compiled
+                .then(|| ComponentFacts::from_detail(&detail["component"]))
+                .flatten()
+                .map(|c| c.reference()),
         },
         code,
         language,
     ))
+}
+
+/// What `GET /skills/{id}` says of a compiled skill's component
+/// (`"component": {…}`, or `null` when none is built).
+#[derive(Debug, Clone, PartialEq)]
+pub struct ComponentFacts {
+    pub sha256: String,
+    pub blob: String,
+    pub size: u64,
+    /// `rust`, `wat`, `python` or `javascript`.
+    pub language: Option<String>,
+    /// The compiler that built it (`rustc 1.95.0`, …).
+    pub toolchain: Option<String>,
+    /// `fresh`, `stale`, `unknown` (built elsewhere, no provenance) or
+    /// `invalid`.
+    pub state: String,
+    /// Whether workflows may run it.
+    pub runnable: bool,
+    /// Why the bytes are not usable, for an invalid one.
+    pub error: Option<String>,
+}
+
+impl ComponentFacts {
+    /// The facts of a `component` object; `None` for `null` or a shape
+    /// without a hash.
+    pub fn from_detail(value: &Value) -> Option<ComponentFacts> {
+        let text = |key: &str| value[key].as_str().map(str::to_owned);
+        Some(ComponentFacts {
+            sha256: text("sha256").filter(|s| !s.is_empty())?,
+            blob: text("blob").unwrap_or_default(),
+            size: value["size"].as_u64().unwrap_or_default(),
+            language: text("language"),
+            toolchain: text("toolchain"),
+            state: text("state").unwrap_or_else(|| "unknown".to_owned()),
+            runnable: value["runnable"]
+                .as_bool()
+                .or_else(|| value["fresh"].as_bool())
+                .unwrap_or(false),
+            error: text("error"),
+        })
+    }
+
+    /// The engine's reference to it: only a runnable component is fresh.
+    pub fn reference(&self) -> ComponentRef {
+        ComponentRef {
+            sha256: self.sha256.clone(),
+            blob: self.blob.clone(),
+            fresh: self.runnable,
+        }
+    }
 }
 
 impl SkillIndex {
@@ -375,6 +430,50 @@ mod tests {
         assert_eq!(found.len(), 1);
         assert_eq!(found[0].1[0].skill_id, "plot-node");
         assert_eq!(index.title("builtin:math").as_deref(), Some("math"));
+    }
+
+    #[test]
+    fn compiled_skills_carry_their_component_reference() {
+        let sha = "ab".repeat(32);
+        let detail = |component: Value| {
+            json!({"runtime": "python-wasm", "compiled": true,
+                "inputs": [], "outputs": [{"name": "mean", "type": "number"}],
+                "code": "def execute(i): pass", "component": component})
+        };
+        let summary = summary("stats", "executable", "data");
+        let (sig, _, _) = parse_detail(
+            &summary,
+            &detail(json!({"sha256": sha, "blob": "cd".repeat(20), "size": 1234,
+                "language": "python", "state": "fresh", "runnable": true})),
+        )
+        .unwrap();
+        assert!(sig.compiled && sig.runs_anywhere());
+        let component = sig.component.unwrap();
+        assert_eq!(
+            (component.sha256.as_str(), component.fresh),
+            (sha.as_str(), true)
+        );
+
+        let (stale, _, _) = parse_detail(
+            &summary,
+            &detail(json!({"sha256": sha, "blob": "cd".repeat(20), "state": "stale", "runnable": false})),
+        )
+        .unwrap();
+        assert_eq!(stale.component.map(|c| c.fresh), Some(false));
+        let (missing, _, _) = parse_detail(&summary, &detail(Value::Null)).unwrap();
+        assert!(missing.compiled && missing.component.is_none() && !missing.runs_anywhere());
+
+        let (plain, _, _) = parse_detail(
+            &summary,
+            &json!({"runtime": "python-wasm", "code": "def execute(i): pass"}),
+        )
+        .unwrap();
+        assert!(!plain.compiled);
+        let facts = ComponentFacts::from_detail(&json!({"sha256": sha, "size": 2_000_000,
+            "state": "unknown", "runnable": true, "toolchain": "rustc 1.95.0"}))
+        .unwrap();
+        assert_eq!(facts.state, "unknown");
+        assert_eq!(facts.toolchain.as_deref(), Some("rustc 1.95.0"));
     }
 
     trait Known {

@@ -4,13 +4,18 @@
 //! this crate's README.md.
 //!
 //! Every request authenticates, makes sure the system volume exists
-//! ([`system`]), and works on the volumes through the skill catalog
-//! (`llmos_store::catalog`): reads refresh the index of the volumes they
-//! look at and answer from it; writes commit to git on the head they
-//! checked and refresh the index before answering.
+//! (`llmos_guest::system`), and works on the volumes through the skill
+//! catalog (`llmos_store::catalog`): reads refresh the index of the volumes
+//! they look at and answer from it; writes commit to git on the head they
+//! checked and refresh the index before answering. Compiled skills keep
+//! their built component beside the file ([`components`]); uploads and
+//! builds check it with the embedded skill runtime, the only routes that
+//! use it, and builds go to the builder service ([`builder`]).
 
 mod app;
 mod body;
+mod builder;
+mod components;
 mod errors;
 mod git;
 mod skills;
@@ -52,6 +57,9 @@ fn route(req: &Request) -> ApiResult<Response> {
         (Method::Get, ["skills", id, "history"]) => skills::history(&app, req, id),
         (Method::Get, ["skills", id, "diff"]) => skills::diff(&app, req, id),
         (Method::Post, ["skills", id, "rollback"]) => skills::rollback(&app, req, id),
+        (Method::Get, ["skills", id, "component"]) => components::get(&app, req, id),
+        (Method::Put, ["skills", id, "component"]) => components::put(&app, req, id),
+        (Method::Post, ["skills", id, "build"]) => components::build(&app, req, id),
         (Method::Get, ["volumes", "stats"]) => volumes::stats(&app, req),
         (Method::Get, ["volumes", "history"]) => volumes::history(&app, req),
         (Method::Get, ["git", rest @ ..]) => git::serve(&app, req, rest, false),
@@ -69,7 +77,11 @@ fn known_path(segments: &[&str]) -> bool {
         segments,
         ["skills"]
             | ["skills", _]
-            | ["skills", _, "raw" | "history" | "diff" | "rollback"]
+            | [
+                "skills",
+                _,
+                "raw" | "history" | "diff" | "rollback" | "component" | "build"
+            ]
             | ["volumes", "stats" | "history"]
             | ["git", _, ..]
     )

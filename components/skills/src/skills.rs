@@ -6,11 +6,12 @@
 use std::collections::HashMap;
 
 use llmos_core::ids::{SkillId, VolumeId};
+use llmos_core::skill::component::{Language, component_path};
 use llmos_core::skill::{self, SkillStatus};
 use llmos_guest::http::{self, Query};
 use llmos_guest::{ApiError, ApiResult};
 use llmos_store::catalog::{CatalogEntry, FreshState, ListQuery, SkillLocation, TypeFilter};
-use llmos_store::volume::{At, CommitMeta, CommitRequest, HistoryQuery};
+use llmos_store::volume::{At, CommitMeta, CommitRequest};
 use serde::Deserialize;
 use serde_json::json;
 use spin_sdk::http::{Request, Response};
@@ -32,11 +33,11 @@ const MAX_HISTORY_PAGE: usize = 1000;
 /// Longest promotion reason, in characters.
 const MAX_REASON: usize = 2000;
 
-fn skill_id(text: &str) -> ApiResult<SkillId> {
+pub(crate) fn skill_id(text: &str) -> ApiResult<SkillId> {
     Ok(SkillId::new(text)?)
 }
 
-fn not_found(id: &SkillId, place: &str) -> ApiError {
+pub(crate) fn not_found(id: &SkillId, place: &str) -> ApiError {
     ApiError::not_found("skill-not-found", format!("no skill `{id}` in {place}"))
 }
 
@@ -156,7 +157,7 @@ fn listing_tag(view: &[VolumeId], state: &FreshState, query: &str) -> Option<Str
 }
 
 /// The skill a read names: in `?volume=`, else in the merged view.
-fn resolve(app: &App, q: &Query, id: &SkillId) -> ApiResult<CatalogEntry> {
+pub(crate) fn resolve(app: &App, q: &Query, id: &SkillId) -> ApiResult<CatalogEntry> {
     let (user_id, team_id) = (q.get("user_id"), q.get("team_id"));
     let catalog = app.catalog();
     match q.get("volume") {
@@ -180,7 +181,7 @@ fn resolve(app: &App, q: &Query, id: &SkillId) -> ApiResult<CatalogEntry> {
 }
 
 /// The stored bytes of an indexed skill.
-fn file_bytes(app: &App, entry: &CatalogEntry) -> ApiResult<Vec<u8>> {
+pub(crate) fn file_bytes(app: &App, entry: &CatalogEntry) -> ApiResult<Vec<u8>> {
     use llmos_store::ObjectStore;
     app.volumes
         .store()
@@ -203,6 +204,16 @@ pub fn show(app: &App, req: &Request, id: &str) -> ApiResult<Response> {
     value["path"] = json!(entry.path);
     if let Some(status) = entry.status {
         value["status"] = json!(status);
+    }
+    if Language::of(&skill).is_some() {
+        // The facts come from the catalog's table, not from the bytes.
+        let found = app
+            .catalog()
+            .component_at(&entry.volume, entry.commit, &entry.path, &skill)
+            .map_err(errors::catalog)?;
+        value["component"] = found.map_or(serde_json::Value::Null, |c| {
+            crate::components::component_json(&c, &skill)
+        });
     }
     http::ok(&value)
 }
@@ -329,7 +340,15 @@ pub fn delete(app: &App, req: &Request, id: &str) -> ApiResult<Response> {
                     request = request.delete(listed_path(&file.path)?);
                 }
             }
-            _ => request = request.delete(path),
+            _ => {
+                // The component goes with its skill file.
+                if let Some(wasm) = companion(&path)?
+                    && app.exists(&volume, head, &wasm)?
+                {
+                    request = request.delete(wasm);
+                }
+                request = request.delete(path);
+            }
         }
         Ok(request)
     })?;
@@ -342,8 +361,18 @@ pub fn delete(app: &App, req: &Request, id: &str) -> ApiResult<Response> {
     }))
 }
 
+/// The component path beside a skill file (`skills/<id>.md` →
+/// `skills/<id>.wasm`); none for Agent Skills directories.
+pub(crate) fn companion(
+    path: &llmos_store::VolumePath,
+) -> ApiResult<Option<llmos_store::VolumePath>> {
+    component_path(path.as_str())
+        .map(|p| listed_path(&p))
+        .transpose()
+}
+
 /// A path the store listed or indexed: valid by construction.
-fn listed_path(path: &str) -> ApiResult<llmos_store::VolumePath> {
+pub(crate) fn listed_path(path: &str) -> ApiResult<llmos_store::VolumePath> {
     llmos_store::VolumePath::new(path).map_err(ApiError::internal)
 }
 
@@ -384,15 +413,16 @@ pub fn history(app: &App, req: &Request, id: &str) -> ApiResult<Response> {
         .get("cursor")
         .map(|c| commit_id("cursor", c))
         .transpose()?;
+    // A skill's history includes its component's commits (builds).
+    let mut paths = vec![path.clone()];
+    paths.extend(companion(&path)?);
     let page = app
         .volumes
-        .history(
+        .history_of(
             &volume,
-            &HistoryQuery {
-                path: Some(path.clone()),
-                start,
-                limit: q.get_usize("limit", HISTORY_PAGE, MAX_HISTORY_PAGE)?,
-            },
+            &paths,
+            start,
+            q.get_usize("limit", HISTORY_PAGE, MAX_HISTORY_PAGE)?,
         )
         .map_err(errors::volume)?;
     if page.entries.is_empty() && start.is_none() {
@@ -448,9 +478,11 @@ pub fn rollback(app: &App, req: &Request, id: &str) -> ApiResult<Response> {
     skill::parse_bytes_as(&id, Some(path.as_str()), &old.data).map_err(|e| errors::skill(&e))?;
     let short = &commit.to_string()[..12];
     let meta = CommitMeta::new(app.author(), format!("Roll back skill {id} to {short}"));
+    // The component comes back (or goes) with the file, in one commit.
+    let companions: Vec<_> = companion(&path)?.into_iter().collect();
     let outcome = app
         .volumes
-        .rollback(&volume, &path, commit, &meta)
+        .rollback_files(&volume, &path, &companions, commit, &meta)
         .map_err(errors::volume)?;
     app.fresh(std::slice::from_ref(&volume))?;
     http::ok(&json!({
@@ -574,13 +606,15 @@ pub fn promote(app: &App, req: &Request) -> ApiResult<Response> {
         Some(reason) => format!("Promote skill {id} from {from}: {reason}"),
         None => format!("Promote skill {id} from {from}"),
     };
+    // The component travels with the file, by blob id.
+    let companions: Vec<_> = companion(&path)?.into_iter().collect();
     let promotion = app
         .volumes
-        .promote(
+        .promote_files(
             &from,
             &path,
+            &companions,
             &to,
-            None,
             &CommitMeta::new(app.author(), message),
         )
         .map_err(errors::volume)?;

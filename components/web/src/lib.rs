@@ -12,7 +12,8 @@
 //!   `csp-hashes.txt`), connections only to the app. The skill workers'
 //!   scripts (`/js/*-worker.js`) get their own, stricter policy: they run
 //!   untrusted code, so they may not connect anywhere (the Python worker
-//!   only to the app, to load Pyodide) nor start workers of their own.
+//!   only to the app, to load Pyodide) nor start workers of their own; the
+//!   component worker may not even compile WebAssembly.
 
 use std::path::{Path, PathBuf};
 use std::time::UNIX_EPOCH;
@@ -44,7 +45,15 @@ const CSP_HASHES: &str = "csp-hashes.txt";
 /// - JavaScript: skill code is evaluated with `new Function`
 ///   (`'unsafe-eval'`) and may connect nowhere.
 /// - SPICE: ngspice's wasm is inlined in its module as a `data:` URL.
+/// - Components: the page compiles the worker's module and sends it, and
+///   skill components are interpreted inside it, so the worker compiles
+///   no WebAssembly, evaluates no strings and connects nowhere.
 const WORKER_CSPS: &[(&str, &str)] = &[
+    (
+        "component-worker.js",
+        "default-src 'none'; script-src 'self'; connect-src 'none'; \
+         worker-src 'none'; base-uri 'none'",
+    ),
     (
         "python-worker.js",
         "default-src 'none'; script-src 'self' 'wasm-unsafe-eval'; connect-src 'self'; \
@@ -250,6 +259,15 @@ mod tests {
             py.contains("connect-src 'self'") && !py.contains("'unsafe-eval'"),
             "{py}"
         );
+        let component =
+            content_security_policy(Path::new("/dist/js/component-worker.js"), "text/javascript")
+                .unwrap();
+        assert!(
+            component.contains("connect-src 'none'") && component.contains("worker-src 'none'"),
+            "{component}"
+        );
+        // Neither strings nor WebAssembly are compiled there.
+        assert!(!component.contains("unsafe-eval"), "{component}");
         assert_eq!(
             content_security_policy(Path::new("/dist/js/sandbox.js"), "text/javascript"),
             None

@@ -1,7 +1,8 @@
 //! The `workflows` component: workflows stored as files in volumes, with
 //! history, rollback and promotion; validation and planning against the
-//! caller's skills; execution of built-in nodes at the edge; and run
-//! records (traces) of edge and browser runs.
+//! caller's skills; execution at the edge of built-in nodes and of
+//! compiled skills (their components, in an embedded interpreter); and
+//! run records (traces) of edge and browser runs.
 //!
 //! | route | what |
 //! |---|---|
@@ -22,6 +23,7 @@
 //! node's pinned version, read from git history ([`versions`]).
 
 mod app;
+mod compiled;
 mod files;
 mod routes;
 mod run;

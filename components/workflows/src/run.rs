@@ -3,17 +3,21 @@
 //! - `POST /workflows/validate`: every error and warning of a workflow
 //!   against the caller's skills, and its plan levels.
 //! - `POST /workflows/{id}/execute`: runs the stored workflow here with the
-//!   engine of `llmos_core::workflow` (built-in nodes); nodes that run in a
-//!   browser are reported pending with `"where": "browser"`, the inputs they
-//!   would receive and the code of the exact skill version they run.
+//!   engine of `llmos_core::workflow`: built-in nodes, and compiled skills
+//!   placed at the edge in their components ([`crate::compiled`]); nodes
+//!   that run in a browser are reported pending with `"where": "browser"`,
+//!   the inputs they would receive and the code of the exact skill version
+//!   they run (for a compiled skill also its `component` and
+//!   `component_blob`).
 //! - `POST /workflows/runs`: a run report from the browser, checked and
 //!   recorded.
 //!
 //! A finished run (every node done, failed or skipped) is recorded as a
 //! `workflow-run` trace in the user's volume: task = workflow name,
 //! sequence = skill ids in plan order, and in `details` the workflow id and
-//! commit, the run's inputs, every node's outputs and the exact skill
-//! commits, so a run can be repeated. A run left pending for the browser
+//! commit, the run's inputs, every node's outputs, the exact skill
+//! commits and the component each compiled node ran, so a run can be
+//! repeated. A run left pending for the browser
 //! is recorded when the browser reports it (under the same `run_id`).
 
 use std::collections::BTreeMap;
@@ -26,18 +30,22 @@ use llmos_core::trace::{
 use llmos_core::workflow::builtin::is_builtin_id;
 use llmos_core::workflow::validate::is_valid_node_id;
 use llmos_core::workflow::{
-    Clock, Execution, Executors, JsonMap, Limits, MAX_NODES, NodeRun, NodeStatus, Placement,
-    RunReport, RunStatus, Workflow, analyze,
+    BuiltinExecutor, Clock, ComponentRef, Execution, JsonMap, Limits, MAX_NODES, NodeCall,
+    NodeError, NodeExecutor, NodeRun, NodeStatus, Placement, PlannedNode, RunReport, RunStatus,
+    Workflow, analyze,
 };
 use llmos_guest::http;
 use llmos_guest::{ApiError, ApiResult};
 use llmos_store::catalog::Catalog;
+use llmos_store::object::parse_id;
 use llmos_store::traces::{TraceIndex, TraceStoreError};
+use llmos_store::{ObjectKind, ObjectStore};
 use serde::Deserialize;
 use serde_json::{Map, Value, json};
 use spin_sdk::http::{Request, Response};
 
 use crate::app::{App, Target, commit_id, volume_error};
+use crate::compiled::{self, ComponentExecutor};
 use crate::files::{self, Change, Stored, workflow_id};
 use crate::routes::{read_body, skill_scope, workflow_of};
 use crate::versions::Versions;
@@ -109,12 +117,24 @@ pub fn validate(app: &App, req: &Request) -> ApiResult<Response> {
     if let Some(plan) = plan {
         let mut places = Map::new();
         let mut commits = Map::new();
+        let mut components = Map::new();
         for node in &plan.nodes {
             places.insert(node.id.to_string(), json!(node.placement));
             commits.insert(node.id.to_string(), json!(&*node.commit));
+            if let Some(c) = node
+                .signature
+                .component
+                .as_ref()
+                .filter(|_| node.signature.compiled)
+            {
+                components.insert(node.id.to_string(), json!(c.sha256));
+            }
         }
         value["where"] = Value::Object(places);
         value["commits"] = Value::Object(commits);
+        if !components.is_empty() {
+            value["components"] = Value::Object(components);
+        }
     }
     http::ok(&value)
 }
@@ -181,7 +201,14 @@ pub fn execute(app: &App, req: &Request, id: &str) -> ApiResult<Response> {
             .map_err(|e| ApiError::bad_request("invalid-inputs", e.to_string()))?;
     }
     let clock = InstantClock(Instant::now());
-    let result = run.run(&mut Executors::builtin(), &clock);
+    let result = if plan.nodes.iter().any(compiled::runs_here) {
+        let limits = compiled::limits()?;
+        let mut components =
+            ComponentExecutor::new(limits, |c: &ComponentRef| read_component(app, c));
+        run.run(&mut EdgeExecutors::new(Some(&mut components)), &clock)
+    } else {
+        run.run(&mut EdgeExecutors::new(None), &clock)
+    };
     let run_id = new_run_id();
     let order: Vec<String> = plan
         .levels
@@ -210,6 +237,11 @@ pub fn execute(app: &App, req: &Request, id: &str) -> ApiResult<Response> {
     let trace = if result.status == RunStatus::Pending {
         None
     } else {
+        let logs: BTreeMap<&String, &String> = result
+            .nodes
+            .iter()
+            .filter_map(|(id, n)| n.log.as_ref().map(|log| (id, log)))
+            .collect();
         let team = team.or_else(|| match &stored.volume {
             VolumeId::Team(t) => Some(t.clone()),
             _ => None,
@@ -221,6 +253,9 @@ pub fn execute(app: &App, req: &Request, id: &str) -> ApiResult<Response> {
             "inputs".into(),
             inputs.clone().map_or(Value::Null, Value::Object),
         );
+        if !logs.is_empty() {
+            details.insert("logs".into(), json!(logs));
+        }
         Some(record(
             app,
             RunRecord {
@@ -249,6 +284,75 @@ pub fn execute(app: &App, req: &Request, id: &str) -> ApiResult<Response> {
         "skill_commits": result.commits_used(),
         "nodes": nodes,
     }))
+}
+
+/// The executors of an edge run: the built-in nodes, and compiled skills
+/// when the plan has any placed here.
+struct EdgeExecutors<'e> {
+    builtin: BuiltinExecutor,
+    components: Option<&'e mut dyn NodeExecutor>,
+    /// Whether the latest call went to `components` (whose log it has).
+    last_compiled: bool,
+}
+
+impl<'e> EdgeExecutors<'e> {
+    fn new(components: Option<&'e mut dyn NodeExecutor>) -> Self {
+        EdgeExecutors {
+            builtin: BuiltinExecutor::default(),
+            components,
+            last_compiled: false,
+        }
+    }
+}
+
+impl NodeExecutor for EdgeExecutors<'_> {
+    fn can_execute(&self, node: &PlannedNode) -> bool {
+        self.builtin.can_execute(node)
+            || self
+                .components
+                .as_ref()
+                .is_some_and(|c| c.can_execute(node))
+    }
+
+    fn execute(&mut self, call: NodeCall<'_>) -> Result<JsonMap, NodeError> {
+        self.last_compiled = false;
+        if self.builtin.can_execute(call.node) {
+            return self.builtin.execute(call);
+        }
+        match self.components.as_mut() {
+            Some(c) if c.can_execute(call.node) => {
+                self.last_compiled = true;
+                c.execute(call)
+            }
+            _ => Err(NodeError::new(
+                "no-executor",
+                format!(
+                    "no executor runs `{}` skills at the edge",
+                    call.node.signature.runtime
+                ),
+            )),
+        }
+    }
+
+    fn take_log(&mut self) -> Option<String> {
+        if !std::mem::take(&mut self.last_compiled) {
+            return None;
+        }
+        self.components.as_mut().and_then(|c| c.take_log())
+    }
+}
+
+/// A component's bytes by its blob id, from the object store (objects are
+/// shared by every volume, and the id came from a volume the caller reads).
+fn read_component(app: &App, component: &ComponentRef) -> anyhow::Result<Vec<u8>> {
+    let id = parse_id(&component.blob)?;
+    let object = app
+        .volumes
+        .store()
+        .read_object(&id)?
+        .ok_or_else(|| anyhow::anyhow!("blob {} is not in the store", component.blob))?;
+    object.expect_kind(ObjectKind::Blob)?;
+    Ok(object.into_data())
 }
 
 /// 422 for a workflow that does not validate, with its report.
@@ -424,6 +528,9 @@ fn node_records(
             if n.placement == Placement::Browser {
                 record.insert("where".into(), json!(n.placement));
             }
+            if let Some(component) = &n.component {
+                record.insert("component".into(), json!(component));
+            }
             if outputs {
                 record.insert("outputs".into(), Value::Object(n.outputs.clone()));
             }
@@ -464,6 +571,15 @@ struct ReportedNode {
     inputs: Option<JsonMap>,
     #[serde(default)]
     waiting_for: Vec<String>,
+    /// SHA-256 of the component a compiled node ran.
+    #[serde(default)]
+    component: Option<String>,
+    /// The blob id of a deferred compiled node's component (as the edge
+    /// reported it).
+    #[serde(default)]
+    component_blob: Option<String>,
+    #[serde(default)]
+    log: Option<String>,
 }
 
 /// The body of `POST /workflows/runs`: the engine's run report plus what
@@ -500,6 +616,11 @@ struct RunBody {
     user_id: Option<String>,
     #[serde(default)]
     team_id: Option<String>,
+}
+
+/// Whether `text` is `len` lowercase hex digits.
+fn is_hex(text: &str, len: usize) -> bool {
+    text.len() == len && text.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'))
 }
 
 fn bad_report(message: impl Into<String>) -> ApiError {
@@ -575,6 +696,20 @@ fn check_report(body: &RunBody) -> ApiResult<BTreeMap<String, NodeRun>> {
         if too_long(&n.error) || too_long(&n.error_code) {
             return Err(at(&format!("`error` is longer than {MAX_NODE_TEXT} bytes")));
         }
+        if n.component.as_ref().is_some_and(|c| !is_hex(c, 64)) {
+            return Err(at(
+                "`component` must be the SHA-256 of a component (64 hex digits)",
+            ));
+        }
+        if n.component_blob
+            .as_ref()
+            .is_some_and(|b| parse_id(b).is_err())
+        {
+            return Err(at("`component_blob` must be a git blob id"));
+        }
+        if too_long(&n.log) {
+            return Err(at(&format!("`log` is longer than {MAX_NODE_TEXT} bytes")));
+        }
         if let Some(w) = n.waiting_for.iter().find(|w| !body.nodes.contains_key(*w)) {
             return Err(at(&format!(
                 "waits for `{}`, which the report does not name",
@@ -594,6 +729,9 @@ fn check_report(body: &RunBody) -> ApiResult<BTreeMap<String, NodeRun>> {
                 duration_ms: n.duration_ms,
                 inputs: n.inputs.clone(),
                 waiting_for: n.waiting_for.clone(),
+                component: n.component.clone(),
+                component_blob: n.component_blob.clone(),
+                log: n.log.clone(),
             },
         );
     }
@@ -712,7 +850,14 @@ pub fn report(app: &App, req: &Request) -> ApiResult<Response> {
     details.insert("inputs".into(), json!(body.inputs));
     details.insert("started_at".into(), json!(body.started_at));
     details.insert("stopped".into(), json!(body.stopped.unwrap_or(false)));
-    if let Some(logs) = &body.logs {
+    // Logs the page sent per run, and those kept on the nodes (an edge
+    // run's compiled nodes); the run-level ones win.
+    let mut logs: BTreeMap<String, String> = nodes
+        .iter()
+        .filter_map(|(id, n)| n.log.clone().map(|log| (id.clone(), log)))
+        .collect();
+    logs.extend(body.logs.clone().unwrap_or_default());
+    if !logs.is_empty() {
         details.insert("logs".into(), json!(logs));
     }
     let name = body
@@ -774,6 +919,21 @@ mod tests {
     }
 
     #[test]
+    fn a_compiled_nodes_component_and_log_are_accepted() {
+        let sha = "ab".repeat(32);
+        let text = format!(
+            r#"{{"workflow_id": "w", "status": "done", "nodes": {{"c": {{
+                "status": "done", "skill_id": "square", "commit": "c1", "where": "browser",
+                "outputs": {{"y": 9}}, "component": "{sha}",
+                "component_blob": "0123456789abcdef0123456789abcdef01234567",
+                "log": "squaring 3\n"}}}}}}"#
+        );
+        let nodes = check_report(&body(&text).unwrap()).unwrap();
+        assert_eq!(nodes["c"].component.as_deref(), Some(sha.as_str()));
+        assert_eq!(nodes["c"].log.as_deref(), Some("squaring 3\n"));
+    }
+
+    #[test]
     fn inconsistent_or_malformed_reports_are_refused() {
         let good: Value = serde_json::from_str(&format!(
             r#"{{"workflow_id": "w", "status": "done", "nodes": {{"a": {}}}}}"#,
@@ -819,6 +979,10 @@ mod tests {
             with(&["run_id"], json!("x")),
             with(&["order"], json!(["a", "a"])),
             with(&["logs"], json!({"z": ""})),
+            with(&["nodes", "a", "component"], json!("abc")),
+            with(&["nodes", "a", "component"], json!("AB".repeat(32))),
+            with(&["nodes", "a", "component_blob"], json!("not-a-blob")),
+            with(&["nodes", "a", "log"], json!("x".repeat(MAX_NODE_TEXT + 1))),
         ] {
             let parsed: RunBody =
                 serde_json::from_value(v.clone()).unwrap_or_else(|e| panic!("{v}: {e}"));

@@ -8,18 +8,23 @@
 //! runnable after the skill is edited, deleted or promoted: the commit is
 //! still in its volume's history. A pin no visible volume holds is left to
 //! validation, which warns that the version's ports are unknown.
+//!
+//! A compiled skill's version runs the component built beside its file at
+//! that commit (`skills/<id>.wasm`): [`Versions::catalog_for`] gives every
+//! compiled signature a workflow uses its [`ComponentRef`] (whether it is
+//! there, its hash and blob, whether it was built from that version's
+//! source), so validation can refuse a missing or stale one.
 
 use std::collections::HashMap;
 
 use llmos_core::ids::{SkillId, VolumeId};
 use llmos_core::skill::{self, Skill};
 use llmos_core::workflow::builtin::is_builtin_id;
-use llmos_core::workflow::{Catalog, SkillCatalog, SkillSignature, Workflow};
+use llmos_core::workflow::{Catalog, ComponentRef, SkillCatalog, SkillSignature, Workflow};
 use llmos_guest::ApiResult;
-use llmos_store::SkillLocation;
-use llmos_store::VolumeError;
 use llmos_store::object::{ObjectId, parse_id};
 use llmos_store::volume::At;
+use llmos_store::{SkillLocation, VolumeError, VolumePath};
 
 use crate::app::{App, catalog_error, volume_error};
 
@@ -27,6 +32,8 @@ use crate::app::{App, catalog_error, volume_error};
 #[derive(Debug, Clone)]
 pub struct Version {
     pub volume: VolumeId,
+    /// The skill file's path in `volume`.
+    pub path: VolumePath,
     pub blob: ObjectId,
     pub skill: Skill,
 }
@@ -88,6 +95,7 @@ impl<'a, 'd> Versions<'a, 'd> {
                 };
                 return Ok(Some(Version {
                     volume: volume.clone(),
+                    path,
                     blob: file.blob,
                     skill,
                 }));
@@ -125,7 +133,69 @@ impl<'a, 'd> Versions<'a, 'd> {
                 catalog.insert_version(signature);
             }
         }
+        self.attach_components(workflow, &mut catalog)?;
         Ok(catalog)
+    }
+
+    /// Gives each compiled signature the nodes of `workflow` resolve to,
+    /// and that has no component yet, the component beside its file at
+    /// its commit (if one is there).
+    fn attach_components(&mut self, workflow: &Workflow, catalog: &mut Catalog) -> ApiResult<()> {
+        let mut wanted: Vec<(String, String)> = Vec::new();
+        for node in &workflow.nodes {
+            if is_builtin_id(&node.skill_id) {
+                continue;
+            }
+            let signature = effective_pin(workflow, node)
+                .and_then(|pin| catalog.at_commit(&node.skill_id, pin))
+                .or_else(|| catalog.latest(&node.skill_id));
+            if let Some(s) = signature.filter(|s| s.compiled && s.component.is_none()) {
+                wanted.push((s.skill_id.clone(), s.commit.clone()));
+            }
+        }
+        wanted.sort();
+        wanted.dedup();
+        for (id, commit) in wanted {
+            let Some(component) = self.component_at(&id, &commit)? else {
+                continue;
+            };
+            let Some(mut signature) = catalog
+                .at_commit(&id, &commit)
+                .map(|s| SkillSignature::clone(&s))
+            else {
+                continue;
+            };
+            signature.component = Some(component);
+            if catalog.latest(&id).is_some_and(|l| l.commit == commit) {
+                catalog.insert(signature);
+            } else {
+                catalog.insert_version(signature);
+            }
+        }
+        Ok(())
+    }
+
+    /// The component built beside skill `id`'s file at `commit`, judged by
+    /// the catalog against the file at that commit (the same judgement the
+    /// skills API shows): runnable when built from that file's source, or
+    /// uploaded without provenance and checked against it.
+    pub fn component_at(&mut self, id: &str, commit: &str) -> ApiResult<Option<ComponentRef>> {
+        let Some(version) = self.at(id, commit)? else {
+            return Ok(None);
+        };
+        let Ok(commit_id) = parse_id(commit) else {
+            return Ok(None);
+        };
+        let catalog = self.app.catalog();
+        let component = catalog
+            .component_at(
+                &version.volume,
+                commit_id,
+                version.path.as_str(),
+                &version.skill,
+            )
+            .map_err(catalog_error)?;
+        Ok(component.map(|c| c.reference()))
     }
 }
 

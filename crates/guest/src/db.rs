@@ -112,6 +112,16 @@ fn to_spin(value: &SqlValue) -> Value {
     }
 }
 
+fn into_spin(value: SqlValue) -> Value {
+    match value {
+        SqlValue::Integer(n) => Value::Integer(n),
+        SqlValue::Real(x) => Value::Real(x),
+        SqlValue::Text(s) => Value::Text(s),
+        SqlValue::Blob(b) => Value::Blob(b),
+        SqlValue::Null => Value::Null,
+    }
+}
+
 fn from_spin(value: Value) -> SqlValue {
     match value {
         Value::Integer(n) => SqlValue::Integer(n),
@@ -127,9 +137,22 @@ fn from_spin(value: Value) -> SqlValue {
 impl SqlExecutor for Db {
     fn execute(&self, statement: &str, params: &[SqlValue]) -> Result<SqlRows, SqlError> {
         let params: Vec<Value> = params.iter().map(to_spin).collect();
+        self.run(statement, &params)
+    }
+
+    /// Moves the values into Spin's, so a large blob (a component) is not
+    /// copied once more on its way out.
+    fn execute_owned(&self, statement: &str, params: Vec<SqlValue>) -> Result<SqlRows, SqlError> {
+        let params: Vec<Value> = params.into_iter().map(into_spin).collect();
+        self.run(statement, &params)
+    }
+}
+
+impl Db {
+    fn run(&self, statement: &str, params: &[Value]) -> Result<SqlRows, SqlError> {
         let result = self
             .conn
-            .execute(statement, &params)
+            .execute(statement, params)
             .map_err(|err| SqlError::new(statement, err.to_string()))?;
         Ok(SqlRows {
             columns: result.columns,

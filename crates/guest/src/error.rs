@@ -3,7 +3,9 @@
 //! Every error a component returns is an [`ApiError`]: an HTTP status, a
 //! kebab-case code and a message saying what went wrong and where. It is
 //! rendered as the JSON body of API.md:
-//! `{"error": {"code": "...", "message": "..."}}`.
+//! `{"error": {"code": "...", "message": "..."}}`, plus any details that
+//! locate the problem (`"line"`, `"port"`, `"import"`, …) as further
+//! members of `error`.
 
 use std::borrow::Cow;
 use std::fmt;
@@ -16,6 +18,9 @@ pub struct ApiError {
     pub status: u16,
     pub code: Cow<'static, str>,
     pub message: String,
+    /// More members of the body's `error` object, beside `code` and
+    /// `message` (which they never replace).
+    pub details: serde_json::Map<String, serde_json::Value>,
 }
 
 impl ApiError {
@@ -28,7 +33,17 @@ impl ApiError {
             status,
             code: code.into(),
             message: message.into(),
+            details: serde_json::Map::new(),
         }
+    }
+
+    /// Adds `key` to the body's `error` object (`"port": "x"`); `code` and
+    /// `message` cannot be replaced this way.
+    pub fn with_detail(mut self, key: &str, value: impl Into<serde_json::Value>) -> Self {
+        if key != "code" && key != "message" {
+            self.details.insert(key.to_owned(), value.into());
+        }
+        self
     }
 
     /// 400: the request is malformed (syntax, missing field, bad id).
@@ -94,7 +109,10 @@ impl ApiError {
 
     /// The JSON body of this error.
     pub fn body(&self) -> serde_json::Value {
-        serde_json::json!({ "error": { "code": self.code, "message": self.message } })
+        let mut error = self.details.clone();
+        error.insert("code".into(), self.code.as_ref().into());
+        error.insert("message".into(), self.message.clone().into());
+        serde_json::json!({ "error": error })
     }
 
     pub fn into_response(self) -> Response {
@@ -135,6 +153,18 @@ mod tests {
         assert_eq!(
             err.body(),
             serde_json::json!({"error": {"code": "invalid-json", "message": "line 1: expected value"}})
+        );
+    }
+
+    #[test]
+    fn details_are_members_of_the_error_object() {
+        let err = ApiError::unprocessable("component-ports-mismatch", "input `x` differs")
+            .with_detail("port", "x")
+            .with_detail("code", "overridden?");
+        assert_eq!(
+            err.body(),
+            serde_json::json!({"error": {"code": "component-ports-mismatch",
+                                         "message": "input `x` differs", "port": "x"}})
         );
     }
 

@@ -9,7 +9,9 @@
 //! - [`capabilities`] and [`outbound`]: the host interfaces guests call;
 //! - [`routing`] and [`trigger`]: Spin's HTTP routing, the HTTP server and
 //!   the cron scheduler;
-//! - [`builder`]: `spin build`-style component builds.
+//! - [`builder`]: `spin build`-style component builds;
+//! - [`skill_builder`]: the service compiling skill files into skill
+//!   components for the app.
 
 pub mod admin_token;
 pub mod app;
@@ -21,5 +23,6 @@ pub mod outbound;
 pub mod routing;
 pub mod runtime;
 pub mod runtime_config;
+pub mod skill_builder;
 pub mod trigger;
 pub mod variables;

@@ -29,6 +29,9 @@ pub const FAMILIAR_NAMES: &[(&str, &str)] = &[
     ("LLMOS_LLM_MODEL", "llm_model"),
     ("LLMOS_LLM_PROVIDER", "llm_provider"),
     ("LLMOS_LLM_TIMEOUT_SECS", "llm_timeout_secs"),
+    ("LLMOS_SKILL_BUILDER_URL", "skill_builder_url"),
+    ("LLMOS_SKILL_FUEL", "skill_fuel"),
+    ("LLMOS_SKILL_MEMORY_MIB", "skill_memory_mib"),
 ];
 
 /// The variable the admin token lives in.

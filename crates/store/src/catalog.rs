@@ -10,6 +10,12 @@
 //! signature JSON. A file that fails to parse is recorded with its error
 //! code, message and line instead, and reported by [`Catalog::problems`].
 //!
+//! A compiled skill and the component built beside it (`skills/<id>.wasm`)
+//! are indexed as one: a commit that changes either changes the skill, its
+//! `commit` is the newest commit that changed either, and its summary and
+//! signature say whether the component is there and may run (see
+//! [`components`] for the states and the blob-keyed facts table).
+//!
 //! # Refreshing
 //!
 //! [`Catalog::ensure_fresh`] compares each volume's head with the commit
@@ -51,8 +57,12 @@
 //! | table | key | holds |
 //! |---|---|---|
 //! | `skill_catalog_volumes` | `volume` | `head` (the commit the rows reflect, `NULL` until the first refresh completes), `epoch` (claims), `format` ([`INDEX_FORMAT`] the rows were written with) |
-//! | `skill_catalog` | `(volume, path)` | `skill_id`, `location`, `blob`, `last_commit`, `name`, `category`, `description`, `keywords` (JSON list), `kind` (`context`/`executable`), `runtime`, `execution_mode`, `status`, `summary` (listing JSON), `signature` (workflow signature JSON), and for files that fail to parse `error_code`, `error_message`, `error_line` |
+//! | `skill_catalog` | `(volume, path)` | `skill_id`, `location`, `blob`, `last_commit`, `name`, `category`, `description`, `keywords` (JSON list), `kind` (`context`/`executable`), `runtime`, `execution_mode`, `status`, `summary` (listing JSON), `signature` (workflow signature JSON, with the component's `ComponentRef`), and for files that fail to parse `error_code`, `error_message`, `error_line` |
+//! | `skill_rank_terms` | `blob` | `terms`: the ranking terms of a skill file's catalog fields |
+//! | `skill_components` | `blob` | `sha256`, `size`, `provenance` (JSON), `error`: what a component's bytes say, read once |
+//! | `skill_component_checks` | `(blob, source_sha256)` | — a component that passed the upload checks for a skill source digest |
 
+pub mod components;
 mod import;
 pub mod layout;
 mod refresh;
@@ -72,13 +82,14 @@ use crate::sql_store::SqlStore;
 use crate::store::StoreError;
 use crate::volume::{At, VolumeError, Volumes};
 
+pub use components::{ComponentState, SkillComponent};
 pub use import::{ImportOutcome, import_initial};
 pub use layout::{AGENT_SKILL_FILE, DRAFTS_DIR, SKILLS_DIR, SkillLocation, classify};
 pub use refresh::RefreshReport;
 
 /// The name under which components record that [`MIGRATIONS`] ran;
 /// changes whenever statements are appended.
-pub const MIGRATION_ID: &str = "skill-catalog-v3";
+pub const MIGRATION_ID: &str = "skill-catalog-v4";
 
 /// Idempotent DDL creating the catalog's tables; run in order, one
 /// statement per `execute`.
@@ -121,6 +132,20 @@ pub const MIGRATIONS: &[&str] = &[
     // row.
     "CREATE INDEX IF NOT EXISTS skill_catalog_problems ON skill_catalog (volume, path) \
      WHERE error_code IS NOT NULL",
+    // Version 4: what each component's bytes say, by blob, read once; and
+    // the source digests a component passed an upload check for.
+    "CREATE TABLE IF NOT EXISTS skill_components (
+        blob TEXT PRIMARY KEY NOT NULL,
+        sha256 TEXT NOT NULL,
+        size INTEGER NOT NULL,
+        provenance TEXT,
+        error TEXT
+    ) WITHOUT ROWID",
+    "CREATE TABLE IF NOT EXISTS skill_component_checks (
+        blob TEXT NOT NULL,
+        source_sha256 TEXT NOT NULL,
+        PRIMARY KEY (blob, source_sha256)
+    ) WITHOUT ROWID",
 ];
 
 /// What [`Catalog::fresh_state`] did and found.
@@ -138,8 +163,9 @@ pub struct FreshState {
 
 /// Version of what a row holds. Rows written with another version are
 /// re-derived from their blobs on the next refresh (a parser that accepts
-/// more, a new column), without any migration of the data.
-pub const INDEX_FORMAT: i64 = 1;
+/// more, a new column), without any migration of the data. Version 2
+/// added the components of compiled skills to summaries and signatures.
+pub const INDEX_FORMAT: i64 = 2;
 
 /// Runs [`MIGRATIONS`] (each is idempotent). Components track migrations
 /// in their own table; the CLI and tests call this.
@@ -177,6 +203,8 @@ pub enum CatalogError {
         name: String,
         reason: String,
     },
+    #[error("{path}: not importable as a component: {message}")]
+    InvalidComponent { path: String, message: String },
     #[error("{source}")]
     InvalidSkill {
         path: String,
@@ -1022,10 +1050,11 @@ impl<'v, E: SqlExecutor> Catalog<'v, E> {
     }
 
     /// The workflow signature of skill `id` as it was at `commit` of
-    /// `volume`, with `commit` set to that commit: what a workflow run
-    /// pinned to that commit executes. `None` when the skill did not exist
-    /// there or was a context skill. Uses the index when the file is
-    /// unchanged since, and parses the old version otherwise.
+    /// `volume`, with `commit` set to that commit and the component beside
+    /// the file at that commit: what a workflow run pinned to that commit
+    /// executes. `None` when the skill did not exist there or was a context
+    /// skill. Uses the index when the file and its component are unchanged
+    /// since, and parses the old version otherwise.
     pub fn signature_at(
         &self,
         volume: &VolumeId,
@@ -1040,19 +1069,35 @@ impl<'v, E: SqlExecutor> Catalog<'v, E> {
                 Err(VolumeError::FileNotFound { .. }) => continue,
                 Err(e) => return Err(e.into()),
             };
-            let signature = match &current {
+            let skill = llmos_core::skill::parse_bytes_as(id, Some(path.as_str()), &file.data)
+                .map_err(|source| CatalogError::InvalidSkill {
+                    path: path.to_string(),
+                    source: Box::new(source),
+                })?;
+            let indexed = match &current {
                 Some(entry) if entry.blob == file.blob && entry.path == path.as_str() => {
                     entry.signature()?
                 }
-                _ => {
-                    let skill =
-                        llmos_core::skill::parse_bytes_as(id, Some(path.as_str()), &file.data)
-                            .map_err(|source| CatalogError::InvalidSkill {
-                                path: path.to_string(),
-                                source: Box::new(source),
-                            })?;
-                    skill.signature().map(|s| signature_of(s, commit))
+                _ => None,
+            };
+            let component_blob = self.component_blob_at(volume, commit, path.as_str(), &skill)?;
+            let signature = match indexed {
+                Some(signature)
+                    if signature.component.as_ref().map(|c| c.blob.as_str())
+                        == component_blob.map(|b| b.to_string()).as_deref() =>
+                {
+                    Some(signature)
                 }
+                _ => match skill.signature() {
+                    None => None,
+                    Some(s) => {
+                        let mut signature = signature_of(s, commit);
+                        signature.component = self
+                            .component_at(volume, commit, path.as_str(), &skill)?
+                            .map(|c| c.reference());
+                        Some(signature)
+                    }
+                },
             };
             return Ok(signature.map(|mut s| {
                 s.commit = commit.to_string();
@@ -1259,3 +1304,7 @@ fn decode_row(row: Vec<SqlValue>) -> Result<Row, CatalogError> {
 #[cfg(all(test, feature = "rusqlite"))]
 #[path = "catalog/tests.rs"]
 mod tests;
+
+#[cfg(all(test, feature = "rusqlite"))]
+#[path = "catalog/component_tests.rs"]
+mod component_tests;

@@ -133,31 +133,36 @@ impl SqlError {
 /// request opens its own connection).
 pub trait SqlExecutor {
     fn execute(&self, statement: &str, params: &[SqlValue]) -> Result<SqlRows, SqlError>;
-}
 
-impl<T: SqlExecutor + ?Sized> SqlExecutor for &T {
-    fn execute(&self, statement: &str, params: &[SqlValue]) -> Result<SqlRows, SqlError> {
-        (**self).execute(statement, params)
+    /// [`Self::execute`] with parameters the caller gives up, so that an
+    /// executor which must own its values (Spin's) can move large blobs
+    /// instead of copying them. Same statement, same result.
+    fn execute_owned(&self, statement: &str, params: Vec<SqlValue>) -> Result<SqlRows, SqlError> {
+        self.execute(statement, &params)
     }
 }
 
-impl<T: SqlExecutor + ?Sized> SqlExecutor for Box<T> {
-    fn execute(&self, statement: &str, params: &[SqlValue]) -> Result<SqlRows, SqlError> {
-        (**self).execute(statement, params)
-    }
+/// Forwards both calls, so a wrapper keeps its inner executor's
+/// [`SqlExecutor::execute_owned`].
+macro_rules! forward_executor {
+    ($($wrapper:ty),*) => {$(
+        impl<T: SqlExecutor + ?Sized> SqlExecutor for $wrapper {
+            fn execute(&self, statement: &str, params: &[SqlValue]) -> Result<SqlRows, SqlError> {
+                (**self).execute(statement, params)
+            }
+
+            fn execute_owned(
+                &self,
+                statement: &str,
+                params: Vec<SqlValue>,
+            ) -> Result<SqlRows, SqlError> {
+                (**self).execute_owned(statement, params)
+            }
+        }
+    )*};
 }
 
-impl<T: SqlExecutor + ?Sized> SqlExecutor for std::rc::Rc<T> {
-    fn execute(&self, statement: &str, params: &[SqlValue]) -> Result<SqlRows, SqlError> {
-        (**self).execute(statement, params)
-    }
-}
-
-impl<T: SqlExecutor + ?Sized> SqlExecutor for std::sync::Arc<T> {
-    fn execute(&self, statement: &str, params: &[SqlValue]) -> Result<SqlRows, SqlError> {
-        (**self).execute(statement, params)
-    }
-}
+forward_executor!(&T, Box<T>, std::rc::Rc<T>, std::sync::Arc<T>);
 
 #[cfg(feature = "rusqlite")]
 pub use self::rusqlite_executor::RusqliteExecutor;

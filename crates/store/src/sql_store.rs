@@ -255,25 +255,26 @@ impl<E: SqlExecutor> ObjectStore for SqlStore<E> {
     }
 
     fn write_objects(&self, volume: &VolumeId, objects: &[RawObject]) -> Result<(), StoreError> {
-        let volume = volume.to_string();
-        for chunk in objects.chunks(WRITE_BATCH) {
-            let sql = format!(
-                "INSERT INTO git_object_writes (volume, id, kind, size, data) VALUES {}",
-                placeholders(chunk.len(), 5)
-            );
-            let mut params = Vec::with_capacity(chunk.len() * 5);
-            for object in chunk {
-                params.push(SqlValue::Text(volume.clone()));
-                params.push(hex(&object.id()));
-                params.push(SqlValue::Text(
-                    String::from_utf8_lossy(object.kind().as_bytes()).into_owned(),
-                ));
-                params.push(SqlValue::Integer(object.data().len() as i64));
-                params.push(SqlValue::Blob(object.data().to_vec()));
-            }
-            self.run("writing objects", &sql, &params)?;
-        }
-        Ok(())
+        self.write_rows(
+            volume,
+            objects
+                .iter()
+                .map(|o| (o.id(), o.kind(), o.data().to_vec())),
+        )
+    }
+
+    fn write_objects_owned(
+        &self,
+        volume: &VolumeId,
+        objects: Vec<RawObject>,
+    ) -> Result<(), StoreError> {
+        self.write_rows(
+            volume,
+            objects.into_iter().map(|o| {
+                let (id, kind) = (o.id(), o.kind());
+                (id, kind, o.into_data())
+            }),
+        )
     }
 
     fn add_to_volume(&self, volume: &VolumeId, ids: &[ObjectId]) -> Result<(), StoreError> {
@@ -379,6 +380,40 @@ impl<E: SqlExecutor> ObjectStore for SqlStore<E> {
 }
 
 impl<E: SqlExecutor> SqlStore<E> {
+    /// Writes `(id, kind, content)` rows and their membership of `volume`,
+    /// [`WRITE_BATCH`] per statement, moving each content into its
+    /// statement.
+    fn write_rows(
+        &self,
+        volume: &VolumeId,
+        objects: impl Iterator<Item = (ObjectId, ObjectKind, Vec<u8>)>,
+    ) -> Result<(), StoreError> {
+        let volume = volume.to_string();
+        let mut objects = objects.peekable();
+        while objects.peek().is_some() {
+            let mut params = Vec::with_capacity(WRITE_BATCH * 5);
+            let mut rows = 0;
+            for (id, kind, data) in objects.by_ref().take(WRITE_BATCH) {
+                params.push(SqlValue::Text(volume.clone()));
+                params.push(hex(&id));
+                params.push(SqlValue::Text(
+                    String::from_utf8_lossy(kind.as_bytes()).into_owned(),
+                ));
+                params.push(SqlValue::Integer(data.len() as i64));
+                params.push(SqlValue::Blob(data));
+                rows += 1;
+            }
+            let sql = format!(
+                "INSERT INTO git_object_writes (volume, id, kind, size, data) VALUES {}",
+                placeholders(rows, 5)
+            );
+            self.db
+                .execute_owned(&sql, params)
+                .map_err(StoreError::sql("writing objects"))?;
+        }
+        Ok(())
+    }
+
     fn objects_from_rows(rows: SqlRows) -> Result<Vec<RawObject>, StoreError> {
         rows.rows
             .into_iter()

@@ -146,6 +146,17 @@ pub trait ObjectStore {
     /// members of `volume`. Atomic per call in the SQL store.
     fn write_objects(&self, volume: &VolumeId, objects: &[RawObject]) -> Result<(), StoreError>;
 
+    /// [`Self::write_objects`] for a caller that gives the objects up, so
+    /// a store may move their bytes on instead of copying them: a
+    /// component of 20 MB then exists once in memory, not twice.
+    fn write_objects_owned(
+        &self,
+        volume: &VolumeId,
+        objects: Vec<RawObject>,
+    ) -> Result<(), StoreError> {
+        self.write_objects(volume, &objects)
+    }
+
     /// Makes already stored objects members of `volume` (promotion).
     fn add_to_volume(&self, volume: &VolumeId, ids: &[ObjectId]) -> Result<(), StoreError>;
 

@@ -374,6 +374,9 @@ const COUNT_BATCH: usize = 1024;
 enum Edit {
     Put(ObjectId),
     Delete,
+    /// Remove the file if the head has it (restoring "absent" in a
+    /// rollback or promotion of several files); no error when it does not.
+    Remove,
 }
 
 /// A request's metadata, its changes as edits, and the blobs to write.
@@ -566,6 +569,18 @@ impl<S: ObjectStore + RefStore> Volumes<S> {
         Ok(entries)
     }
 
+    /// Stores `data` as a blob of `volume` without committing it, and
+    /// returns its id, so a large file (a component) is hashed and written
+    /// once and then committed by id ([`Change::PutBlob`]) however often a
+    /// guarded commit has to retry. Until a commit names it, the blob is
+    /// unreachable, as an interrupted commit leaves its objects.
+    pub fn write_blob(&self, volume: &VolumeId, data: Vec<u8>) -> Result<ObjectId, VolumeError> {
+        let blob = RawObject::blob(data);
+        let id = blob.id();
+        self.store.write_objects_owned(volume, vec![blob])?;
+        Ok(id)
+    }
+
     /// Commits `request` on top of the head (see the module docs for
     /// concurrency and conflict rules).
     pub fn commit(
@@ -643,18 +658,50 @@ impl<S: ObjectStore + RefStore> Volumes<S> {
         volume: &VolumeId,
         query: &HistoryQuery,
     ) -> Result<HistoryPage, VolumeError> {
-        let start = match query.start {
+        let paths: Vec<VolumePath> = query.path.iter().cloned().collect();
+        self.walk_history(volume, &paths, query.start, query.limit)
+    }
+
+    /// The history of several paths taken together (a skill file and the
+    /// component built beside it): the commits where any of them differs
+    /// from the first parent's, newest first. [`HistoryEntry::entry`] is
+    /// the first path's entry after the commit. `start` and `limit` are
+    /// those of [`HistoryQuery`]; an empty `paths` walks the whole volume.
+    pub fn history_of(
+        &self,
+        volume: &VolumeId,
+        paths: &[VolumePath],
+        start: Option<ObjectId>,
+        limit: usize,
+    ) -> Result<HistoryPage, VolumeError> {
+        self.walk_history(volume, paths, start, limit)
+    }
+
+    fn walk_history(
+        &self,
+        volume: &VolumeId,
+        paths: &[VolumePath],
+        start: Option<ObjectId>,
+        limit: usize,
+    ) -> Result<HistoryPage, VolumeError> {
+        let start = match start {
             Some(start) => {
                 self.check_commit(volume, start)?;
                 Some(start)
             }
             None => self.head(volume)?,
         };
+        let entries_at = |tree: ObjectId| -> Result<Vec<Option<ObjectId>>, VolumeError> {
+            paths
+                .iter()
+                .map(|path| Ok(self.lookup(volume, tree, path)?.map(|e| e.id)))
+                .collect()
+        };
         let mut entries = Vec::new();
         let mut cursor = start;
-        // For path histories: the path's entry in `cursor`, carried over from
-        // the previous step's parent lookup.
-        let mut current_entry: Option<Option<ObjectId>> = None;
+        // For path histories: the paths' entries in `cursor`, carried over
+        // from the previous step's parent lookup.
+        let mut current: Option<Vec<Option<ObjectId>>> = None;
         'walk: while let Some(from) = cursor {
             // One more than processed, so the last commit's parent is loaded.
             let chunk = self.chain(volume, from, CHAIN_BATCH + 1)?;
@@ -664,40 +711,36 @@ impl<S: ObjectStore + RefStore> Volumes<S> {
                     id: from,
                 });
             }
-            if let Some(path) = &query.path {
+            for path in paths {
                 self.prefetch_path(chunk.iter().map(|c| c.tree), path)?;
             }
             for commit in chunk.iter().take(CHAIN_BATCH) {
-                if entries.len() >= query.limit {
+                if entries.len() >= limit {
                     cursor = Some(commit.id);
                     break 'walk;
                 }
                 let parent = commit.first_parent();
-                match &query.path {
-                    None => entries.push(HistoryEntry {
+                if paths.is_empty() {
+                    entries.push(HistoryEntry {
                         commit: commit.as_ref().clone(),
                         entry: None,
-                    }),
-                    Some(path) => {
-                        let here = match current_entry.take() {
-                            Some(known) => known,
-                            None => self.lookup(volume, commit.tree, path)?.map(|e| e.id),
-                        };
-                        let before = match parent {
-                            Some(p) => {
-                                let tree = self.read_commit(volume, p)?.tree;
-                                self.lookup(volume, tree, path)?.map(|e| e.id)
-                            }
-                            None => None,
-                        };
-                        if here != before {
-                            entries.push(HistoryEntry {
-                                commit: commit.as_ref().clone(),
-                                entry: here,
-                            });
-                        }
-                        current_entry = Some(before);
+                    });
+                } else {
+                    let here = match current.take() {
+                        Some(known) => known,
+                        None => entries_at(commit.tree)?,
+                    };
+                    let before = match parent {
+                        Some(p) => entries_at(self.read_commit(volume, p)?.tree)?,
+                        None => vec![None; paths.len()],
+                    };
+                    if here != before {
+                        entries.push(HistoryEntry {
+                            commit: commit.as_ref().clone(),
+                            entry: here.first().copied().flatten(),
+                        });
                     }
+                    current = Some(before);
                 }
                 cursor = parent;
                 if parent.is_none() {
@@ -739,6 +782,47 @@ impl<S: ObjectStore + RefStore> Volumes<S> {
         }
         // The blob is reachable from a commit of this volume: it may be named.
         let edits = BTreeMap::from([(path.clone(), Edit::Put(entry.id))]);
+        self.commit_edits(volume, meta, &edits, Vec::new())
+    }
+
+    /// Restores a file and its companions (a skill file and the component
+    /// beside it) to how they were at `commit`, as one new commit on top of
+    /// the head. `path` must have existed at `commit`, else
+    /// [`VolumeError::FileNotFound`]; each companion that existed then gets
+    /// its blob of that commit back, each that did not is removed if the
+    /// head has it. Adds no commit when the head already matches.
+    pub fn rollback_files(
+        &self,
+        volume: &VolumeId,
+        path: &VolumePath,
+        companions: &[VolumePath],
+        commit: ObjectId,
+        meta: &CommitMeta,
+    ) -> Result<CommitOutcome, VolumeError> {
+        self.check_commit(volume, commit)?;
+        let tree = self.read_commit(volume, commit)?.tree;
+        let mut edits = BTreeMap::new();
+        for (i, path) in std::iter::once(path).chain(companions).enumerate() {
+            let edit = match self.lookup(volume, tree, path)? {
+                Some(e) if e.kind == EntryKind::Directory => {
+                    return Err(VolumeError::IsADirectory {
+                        volume: volume.clone(),
+                        path: path.to_string(),
+                    });
+                }
+                // Reachable from a commit of this volume: it may be named.
+                Some(e) => Edit::Put(e.id),
+                None if i == 0 => {
+                    return Err(VolumeError::FileNotFound {
+                        volume: volume.clone(),
+                        path: path.to_string(),
+                        commit: Some(commit),
+                    });
+                }
+                None => Edit::Remove,
+            };
+            edits.insert(path.clone(), edit);
+        }
         self.commit_edits(volume, meta, &edits, Vec::new())
     }
 
@@ -827,6 +911,56 @@ impl<S: ObjectStore + RefStore> Volumes<S> {
         Ok(Promotion {
             blob: source.1,
             source_commit: source.0,
+            outcome,
+        })
+    }
+
+    /// Copies a file and its companions (a skill file and the component
+    /// beside it) from the head of `from` into `to`, at the same paths, as
+    /// one commit in `to`. `path` must exist in the source; each companion
+    /// the source has is shared by blob id (no bytes are copied), each it
+    /// lacks is removed from `to` if there, so the target ends up with
+    /// exactly the source's set. [`Promotion::blob`] is `path`'s blob.
+    pub fn promote_files(
+        &self,
+        from: &VolumeId,
+        path: &VolumePath,
+        companions: &[VolumePath],
+        to: &VolumeId,
+        meta: &CommitMeta,
+    ) -> Result<Promotion, VolumeError> {
+        let not_found = |commit| VolumeError::FileNotFound {
+            volume: from.clone(),
+            path: path.to_string(),
+            commit,
+        };
+        // Every path is read from one head, so the set is consistent.
+        let head = self.head(from)?.ok_or_else(|| not_found(None))?;
+        let tree = self.read_commit(from, head)?.tree;
+        let mut edits = BTreeMap::new();
+        let mut shared = Vec::new();
+        for (i, file) in std::iter::once(path).chain(companions).enumerate() {
+            let edit = match self.lookup(from, tree, file)? {
+                Some(e) if e.kind == EntryKind::Directory => {
+                    return Err(VolumeError::IsADirectory {
+                        volume: from.clone(),
+                        path: file.to_string(),
+                    });
+                }
+                Some(e) => {
+                    shared.push(e.id);
+                    Edit::Put(e.id)
+                }
+                None if i == 0 => return Err(not_found(Some(head))),
+                None => Edit::Remove,
+            };
+            edits.insert(file.clone(), edit);
+        }
+        self.store.add_to_volume(to, &shared)?;
+        let outcome = self.commit_edits(to, meta, &edits, Vec::new())?;
+        Ok(Promotion {
+            blob: shared[0],
+            source_commit: head,
             outcome,
         })
     }
@@ -1010,7 +1144,7 @@ impl<S: ObjectStore + RefStore> Volumes<S> {
         .map_err(object_error)?;
         let id = commit.id();
         written.push(commit);
-        self.store.write_objects(volume, &written)?;
+        self.store.write_objects_owned(volume, written)?;
         let reflog = if head.is_some() {
             format!("commit: {summary}")
         } else {
@@ -1077,6 +1211,9 @@ impl<S: ObjectStore + RefStore> Volumes<S> {
                             commit: None,
                         });
                     }
+                }
+                Edit::Remove => {
+                    new.remove(name);
                 }
             }
         }

@@ -85,6 +85,10 @@ for_each_store!(
     empty_volume_reads_as_empty,
     reflog_records_each_commit,
     history_crosses_batch_boundaries,
+    history_of_a_file_and_its_companion_lists_changes_of_either,
+    rollback_of_files_restores_and_removes_companions,
+    promotion_of_files_mirrors_the_source_set,
+    large_blobs_round_trip,
 );
 
 fn commits_and_reads_files(vols: &Volumes<impl ObjectStore + RefStore>) {
@@ -889,4 +893,162 @@ fn refuses_invalid_signatures_before_writing() {
         .unwrap_err();
     assert!(matches!(err, VolumeError::Object { .. }), "{err}");
     assert_eq!(vols.head(&v("system")).unwrap(), None);
+}
+
+fn history_of_a_file_and_its_companion_lists_changes_of_either(
+    vols: &Volumes<impl ObjectStore + RefStore>,
+) {
+    let vol = v("users/iris");
+    let c1 = put(vols, &vol, 1, &[("skills/x.md", "v1")]);
+    let c2 = put(vols, &vol, 2, &[("skills/x.wasm", "component 1")]);
+    put(vols, &vol, 3, &[("skills/other.md", "unrelated")]);
+    let c4 = put(
+        vols,
+        &vol,
+        4,
+        &[("skills/x.md", "v2"), ("skills/x.wasm", "2")],
+    );
+    let c5 = vols
+        .commit(
+            &vol,
+            CommitRequest::new(sig(5), "drop the component").delete(p("skills/x.wasm")),
+        )
+        .unwrap()
+        .commit;
+    let pair = [p("skills/x.md"), p("skills/x.wasm")];
+    let page = vols.history_of(&vol, &pair, None, 10).unwrap();
+    let ids: Vec<_> = page.entries.iter().map(|e| e.commit.id).collect();
+    assert_eq!(ids, [c5, c4, c2, c1]);
+    // The entry is the first path's: the skill file stayed at v2 in c5.
+    let v2 = vols
+        .read_file(&vol, &p("skills/x.md"), At::Head)
+        .unwrap()
+        .blob;
+    assert_eq!(page.entries[0].entry, Some(v2));
+    // Pages continue where the last one stopped.
+    let first = vols.history_of(&vol, &pair, None, 2).unwrap();
+    assert_eq!(first.entries.len(), 2);
+    let rest = vols.history_of(&vol, &pair, first.next, 10).unwrap();
+    let ids: Vec<_> = rest.entries.iter().map(|e| e.commit.id).collect();
+    assert_eq!(ids, [c2, c1]);
+    // One path alone is the ordinary path history.
+    let md_only = vols.history_of(&vol, &pair[..1], None, 10).unwrap();
+    let ids: Vec<_> = md_only.entries.iter().map(|e| e.commit.id).collect();
+    assert_eq!(ids, [c4, c1]);
+}
+
+fn rollback_of_files_restores_and_removes_companions(vols: &Volumes<impl ObjectStore + RefStore>) {
+    let vol = v("users/jade");
+    let md = p("skills/x.md");
+    let wasm = p("skills/x.wasm");
+    let c1 = put(vols, &vol, 1, &[("skills/x.md", "v1")]);
+    let c2 = put(
+        vols,
+        &vol,
+        2,
+        &[("skills/x.md", "v2"), ("skills/x.wasm", "built v2")],
+    );
+    let meta = CommitMeta::new(sig(3), "Roll back skill x");
+    let back = vols
+        .rollback_files(&vol, &md, std::slice::from_ref(&wasm), c1, &meta)
+        .unwrap();
+    assert!(back.created);
+    assert_eq!(text(vols, &vol, "skills/x.md", At::Head), "v1");
+    assert_eq!(
+        vols.entry(&vol, &wasm, At::Head).unwrap(),
+        None,
+        "there was no component at c1"
+    );
+    // Forward again: both come back, in one commit.
+    let forward = vols
+        .rollback_files(&vol, &md, std::slice::from_ref(&wasm), c2, &meta)
+        .unwrap();
+    assert_eq!(
+        vols.commit_info(&vol, forward.commit).unwrap().parents,
+        [back.commit]
+    );
+    assert_eq!(text(vols, &vol, "skills/x.wasm", At::Head), "built v2");
+    assert_eq!(text(vols, &vol, "skills/x.md", At::Head), "v2");
+    let again = vols
+        .rollback_files(&vol, &md, std::slice::from_ref(&wasm), c2, &meta)
+        .unwrap();
+    assert!(!again.created, "already as at c2");
+    // The skill file itself must have existed then.
+    let c4 = vols
+        .commit(
+            &vol,
+            CommitRequest::new(sig(4), "rm")
+                .delete(md.clone())
+                .delete(wasm.clone()),
+        )
+        .unwrap()
+        .commit;
+    let head = vols.head(&vol).unwrap();
+    assert!(matches!(
+        vols.rollback_files(&vol, &md, std::slice::from_ref(&wasm), c4, &meta),
+        Err(VolumeError::FileNotFound { commit: Some(c), .. }) if c == c4
+    ));
+    assert_eq!(vols.head(&vol).unwrap(), head, "nothing committed");
+}
+
+fn promotion_of_files_mirrors_the_source_set(vols: &Volumes<impl ObjectStore + RefStore>) {
+    let user = v("users/kim");
+    let team = v("teams/kims");
+    let md = p("skills/x.md");
+    let wasm = p("skills/x.wasm");
+    put(
+        vols,
+        &user,
+        1,
+        &[("skills/x.md", "v1"), ("skills/x.wasm", "built v1")],
+    );
+    let meta = CommitMeta::new(sig(2), "Promote skill x");
+    let promotion = vols
+        .promote_files(&user, &md, std::slice::from_ref(&wasm), &team, &meta)
+        .unwrap();
+    for path in [&md, &wasm] {
+        let source = vols.entry(&user, path, At::Head).unwrap();
+        assert_eq!(vols.entry(&team, path, At::Head).unwrap(), source, "{path}");
+    }
+    assert_eq!(
+        Some((EntryKind::File, promotion.blob)),
+        vols.entry(&user, &md, At::Head).unwrap()
+    );
+    // The source drops its component: promoting again drops the team's.
+    vols.commit(
+        &user,
+        CommitRequest::new(sig(3), "rebuild later")
+            .put(md.clone(), b"v2".to_vec())
+            .delete(wasm.clone()),
+    )
+    .unwrap();
+    vols.promote_files(&user, &md, std::slice::from_ref(&wasm), &team, &meta)
+        .unwrap();
+    assert_eq!(text(vols, &team, "skills/x.md", At::Head), "v2");
+    assert_eq!(vols.entry(&team, &wasm, At::Head).unwrap(), None);
+    assert!(matches!(
+        vols.promote_files(&user, &p("skills/none.md"), &[], &team, &meta),
+        Err(VolumeError::FileNotFound { .. })
+    ));
+}
+
+fn large_blobs_round_trip(vols: &Volumes<impl ObjectStore + RefStore>) {
+    // Components are megabytes (a componentize-py one about 20 MB, which
+    // the end-to-end tests store; this unoptimised build hashes slowly).
+    let vol = v("users/lee");
+    let big: Vec<u8> = (0..2u32 << 20)
+        .map(|i| (i.wrapping_mul(2_654_435_761) >> 13) as u8)
+        .collect();
+    let outcome = vols
+        .commit(
+            &vol,
+            CommitRequest::new(sig(1), "big").put(p("skills/x.wasm"), big.clone()),
+        )
+        .unwrap();
+    let file = vols.read_file(&vol, &p("skills/x.wasm"), At::Head).unwrap();
+    assert_eq!(file.commit, outcome.commit);
+    assert_eq!(file.blob, RawObject::blob(big.clone()).id());
+    assert!(file.data == big, "the bytes come back unchanged");
+    let listed = vols.list_files(&vol, None, At::Head, true).unwrap();
+    assert_eq!(listed[0].size, Some(big.len() as u64));
 }

@@ -7,7 +7,7 @@
 //! included — validation messages name edges by index, and they must not
 //! shift after an undo.
 
-use llmos_core::workflow::{Edge, Node, Workflow};
+use llmos_core::workflow::{Edge, Node, Placement, Workflow};
 use serde_json::Value;
 
 use super::Graph;
@@ -31,6 +31,12 @@ pub enum Command {
         name: String,
         before: Option<Value>,
         after: Option<Value>,
+    },
+    /// Sets (`Some`) or clears (`None`) where a node runs (its `where`).
+    SetPlacement {
+        node: String,
+        before: Option<Placement>,
+        after: Option<Placement>,
     },
     /// Renames the workflow.
     Rename { before: String, after: String },
@@ -96,6 +102,9 @@ impl Command {
             } => {
                 graph.set_param(node, name, after.clone());
             }
+            Command::SetPlacement { node, after, .. } => {
+                graph.set_placement(node, *after);
+            }
             Command::Rename { after, .. } => graph.set_name(after.clone()),
             Command::Replace { after, .. } => graph.replace((**after).clone()),
         }
@@ -120,6 +129,9 @@ impl Command {
                 node, name, before, ..
             } => {
                 graph.set_param(node, name, before.clone());
+            }
+            Command::SetPlacement { node, before, .. } => {
+                graph.set_placement(node, *before);
             }
             Command::Rename { before, .. } => graph.set_name(before.clone()),
             Command::Replace { before, .. } => graph.replace((**before).clone()),
@@ -146,6 +158,14 @@ impl Command {
             Command::Remove { nodes, .. } => format!("delete {}", plural(nodes.len(), "node")),
             Command::Move { ids, .. } => format!("move {}", plural(ids.len(), "node")),
             Command::SetParam { node, name, .. } => format!("set {node}.{name}"),
+            Command::SetPlacement {
+                node, after: None, ..
+            } => format!("run {node} where its skill runs"),
+            Command::SetPlacement {
+                node,
+                after: Some(place),
+                ..
+            } => format!("run {node} {}", place.phrase()),
             Command::Rename { .. } => "rename the workflow".to_owned(),
             Command::Replace { .. } => "replace the workflow".to_owned(),
         }
@@ -293,6 +313,27 @@ mod tests {
         assert_eq!(g.workflow(), &before);
         assert!(h.next_undo().is_none());
         assert_eq!(h.next_redo().unwrap().describe(), "move 2 nodes");
+    }
+
+    #[test]
+    fn setting_where_a_node_runs_is_saved_and_undone() {
+        let mut g = sample();
+        let before = g.workflow().clone();
+        let structure = g.structure_version();
+        let mut h = History::default();
+        let cmd = Command::SetPlacement {
+            node: "b".into(),
+            before: None,
+            after: Some(Placement::Browser),
+        };
+        assert_eq!(cmd.describe(), "run b in the browser");
+        h.run(&mut g, cmd);
+        assert_eq!(g.node("b").unwrap().placement, Some(Placement::Browser));
+        assert!(g.structure_version() > structure, "validation must rerun");
+        assert!(g.workflow().to_value()["nodes"][1]["where"] == "browser");
+        assert!(h.undo(&mut g));
+        assert_eq!(g.workflow(), &before);
+        assert!(g.workflow().to_value()["nodes"][1].get("where").is_none());
     }
 
     #[test]

@@ -17,7 +17,7 @@ pub mod spatial;
 use std::collections::HashMap;
 
 use llmos_core::workflow::validate::is_valid_node_id;
-use llmos_core::workflow::{Edge, Node, Workflow};
+use llmos_core::workflow::{Edge, Node, Placement, Workflow};
 use serde_json::Value;
 
 /// A workflow under edit: the file format itself (unknown fields kept, so
@@ -214,6 +214,18 @@ impl Graph {
             Some(v) => params.insert(name.to_owned(), v),
             None => params.remove(name),
         }
+    }
+
+    /// Sets (or with `None` clears) where a node runs; returns the
+    /// previous value.
+    pub(crate) fn set_placement(
+        &mut self,
+        node: &str,
+        placement: Option<Placement>,
+    ) -> Option<Placement> {
+        let i = *self.index.get(node)?;
+        self.touch();
+        std::mem::replace(&mut self.workflow.nodes[i].placement, placement)
     }
 
     pub(crate) fn set_name(&mut self, name: String) {

@@ -8,7 +8,9 @@
 //!    runs the stored workflow at the edge first, and the browser resumes
 //!    from the edge's report;
 //! 3. level by level: built-in nodes run here through the engine's own
-//!    executor, every other node goes to a browser runtime ([`runner`]),
+//!    executor, nodes of compiled skills run their component in the
+//!    component worker (the edge's runtime and limits, so the same
+//!    outputs), every other node goes to a browser runtime ([`runner`]),
 //!    all nodes of a level at once; each result updates the canvas and the
 //!    run panel as it arrives, and a failure skips only its descendants;
 //! 4. Stop terminates the running nodes' workers and ends the run;
@@ -34,7 +36,7 @@ use sycamore::prelude::*;
 use crate::api;
 use crate::catalog::SkillIndex;
 use crate::state::{AppState, NoticeKind, SideTab, now_ms};
-use runner::RunRequest;
+use runner::{ComponentRequest, ComponentSource, RunRequest};
 
 /// Where a run is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -73,6 +75,10 @@ pub struct NodeRunView {
     pub outputs: JsonMap,
     /// What the skill's code printed (`print`, `console.log`).
     pub log: String,
+    /// For a compiled skill: the SHA-256 of the component it ran.
+    pub component: Option<String>,
+    /// For a compiled skill run here: the interpreter fuel it used.
+    pub fuel: Option<u64>,
 }
 
 /// The current (or last) run.
@@ -126,7 +132,62 @@ fn view_of(plan: &WorkflowPlan, i: usize, status: NodeStatus, placement: Placeme
         error: None,
         outputs: JsonMap::new(),
         log: String::new(),
+        component: None,
+        fuel: None,
     }
+}
+
+/// What a node run in a browser runtime produced.
+struct Ran {
+    outputs: JsonMap,
+    log: String,
+    component: Option<String>,
+    fuel: Option<u64>,
+}
+
+/// A browser runtime's result for a node: its outputs, or its error and
+/// what it logged before failing.
+type RanResult = Result<Ran, (NodeError, String)>;
+
+/// Runs node `node`'s component, or fails it when its skill has no
+/// runnable component (validation refuses such workflows first; this is
+/// the last guard).
+fn component_request(
+    node: &llmos_core::workflow::PlannedNode,
+    volume: Option<String>,
+    inputs: JsonMap,
+) -> Result<ComponentRequest, NodeError> {
+    let sig = &node.signature;
+    let Some(component) = sig.component.as_ref() else {
+        return Err(NodeError::new(
+            "component-not-built",
+            format!(
+                "skill `{}` runs only as a compiled component, and none is built",
+                node.skill_id
+            ),
+        ));
+    };
+    if !component.fresh {
+        return Err(NodeError::new(
+            "component-stale",
+            format!(
+                "the component of skill `{}` was built from another version of the skill file",
+                node.skill_id
+            ),
+        ));
+    }
+    Ok(ComponentRequest {
+        node_id: node.id.to_string(),
+        skill_id: node.skill_id.to_string(),
+        sha256: Some(component.sha256.clone()),
+        source: ComponentSource::Fetch {
+            volume,
+            commit: Some(node.commit.to_string()).filter(|c| !c.is_empty()),
+        },
+        inputs,
+        ports: Some((sig.inputs.clone(), sig.outputs.clone())),
+        limits: None,
+    })
 }
 
 /// The view of node `i` after it finished (done or failed), plus the
@@ -322,6 +383,53 @@ impl AppState {
                     continue;
                 }
                 let entry = skills.get(&node.skill_id);
+                if node.signature.compiled {
+                    // Wherever the plan placed it: a node the edge did not
+                    // run (an unsaved workflow) runs the same component here.
+                    let volume = entry.map(|e| e.volume.clone()).filter(|v| !v.is_empty());
+                    let request = match component_request(node, volume, inputs) {
+                        Ok(request) => request,
+                        Err(err) => {
+                            let message = err.message.clone();
+                            let _ = exec.finish(i, Err(err), 0.0);
+                            changes.extend(finished_views(
+                                &exec,
+                                i,
+                                None,
+                                Some(message),
+                                Some(0.0),
+                            ));
+                            continue;
+                        }
+                    };
+                    changes.push((
+                        node.id.to_string(),
+                        view_of(&plan, i, NodeStatus::Running, Placement::Browser),
+                    ));
+                    let t0 = now_ms();
+                    running.push((i, t0));
+                    let runner = runner.clone();
+                    pending.push(
+                        async move {
+                            let result = match runner.run_component(request).await {
+                                Ok(run) => Ok(Ran {
+                                    outputs: run.outputs,
+                                    log: run.log,
+                                    component: Some(run.sha256),
+                                    fuel: Some(run.fuel),
+                                }),
+                                Err(e) => {
+                                    let code =
+                                        e.code.clone().unwrap_or_else(|| "runtime-error".into());
+                                    Err((NodeError::new(&code, e.message), e.log))
+                                }
+                            };
+                            (i, t0, result)
+                        }
+                        .boxed_local(),
+                    );
+                    continue;
+                }
                 let Some(code) = entry.and_then(|e| e.code.clone()) else {
                     let err = NodeError::new(
                         "no-code",
@@ -349,7 +457,24 @@ impl AppState {
                 let t0 = now_ms();
                 running.push((i, t0));
                 let runner = runner.clone();
-                pending.push(async move { (i, t0, runner.run_logged(request).await) });
+                pending.push(
+                    async move {
+                        let result: RanResult = match runner.run_logged(request).await {
+                            Ok(run) => Ok(Ran {
+                                outputs: run.outputs,
+                                log: run.log,
+                                component: None,
+                                fuel: None,
+                            }),
+                            Err(e) => {
+                                let log = e.log.clone();
+                                Err((NodeError::new("runtime-error", e.to_string()), log))
+                            }
+                        };
+                        (i, t0, result)
+                    }
+                    .boxed_local(),
+                );
             }
             self.apply_run_changes(changes);
             while !pending.is_empty() {
@@ -357,17 +482,23 @@ impl AppState {
                     (i, t0, result) = pending.select_next_some() => {
                         let ms = now_ms() - t0;
                         running.retain(|(r, _)| *r != i);
-                        let log = match &result {
-                            Ok(run) => run.log.clone(),
-                            Err(e) => e.log.clone(),
+                        let (result, log, component, fuel) = match result {
+                            Ok(ran) => (Ok(ran.outputs), ran.log, ran.component, ran.fuel),
+                            Err((err, log)) => (Err(err), log, None, None),
                         };
-                        let result = result
-                            .map(|run| run.outputs)
-                            .map_err(|e| NodeError::new("runtime-error", e.to_string()));
+                        if !log.is_empty() {
+                            exec.set_log(i, log.clone());
+                        }
                         let (outputs, error) = (result.as_ref().ok().cloned(), result.as_ref().err().map(|e| e.message.clone()));
                         let _ = exec.finish(i, result, ms);
                         let mut changes = finished_views(&exec, i, outputs, error, Some(ms));
-                        changes[0].1.log = log;
+                        let view = &mut changes[0].1;
+                        view.log = log;
+                        view.fuel = fuel;
+                        view.component = component.or_else(|| {
+                            let sig = &plan.nodes[i].signature;
+                            sig.component.as_ref().filter(|_| sig.compiled).map(|c| c.sha256.clone())
+                        });
                         self.apply_run_changes(changes);
                     }
                     _ = stop => {
@@ -407,18 +538,27 @@ impl AppState {
         plan: &Rc<WorkflowPlan>,
         stored: bool,
     ) -> Option<Execution<Rc<WorkflowPlan>>> {
-        let edge_only = plan
+        let at_edge: Vec<_> = plan
             .nodes
             .iter()
             .filter(|n| n.placement == Placement::Edge && n.signature.runtime != Runtime::Builtin)
-            .count();
-        if edge_only == 0 {
+            .collect();
+        if at_edge.is_empty() {
             return None;
         }
         if !stored {
-            self.run_note(format!(
-                "{edge_only} node(s) run only at the edge: save the workflow so that the edge can run them; the browser tries them meanwhile"
-            ));
+            let compiled = at_edge.iter().filter(|n| n.signature.compiled).count();
+            let others = at_edge.len() - compiled;
+            if compiled > 0 {
+                self.run_note(format!(
+                    "{compiled} compiled node(s) placed at the edge run here instead, with the same component and limits: save the workflow to run them at the edge"
+                ));
+            }
+            if others > 0 {
+                self.run_note(format!(
+                    "{others} node(s) run only at the edge: save the workflow so that the edge can run them; the browser tries them meanwhile"
+                ));
+            }
             return None;
         }
         let id = plan.workflow_id.clone();
@@ -453,6 +593,8 @@ impl AppState {
                         view.duration_ms = node.duration_ms;
                         view.error = node.error.clone();
                         view.outputs = node.outputs.clone();
+                        view.log = node.log.clone().unwrap_or_default();
+                        view.component = node.component.clone();
                         changes.push((id.clone(), view));
                     }
                 }

@@ -8,6 +8,16 @@
 //!   `requestJson` is a [`RunRequest`].
 //! - `runOutputs(requestJson)` → Promise of the outputs only (JSON), or a
 //!   rejection with the error message ([`Runner::run`]).
+//! - `runComponent(requestJson, bytes?)` → Promise of `{ok: true,
+//!   outputs, outputs_text, log, fuel, sha256, duration_ms}` or `{ok:
+//!   false, error: {message, code, kind, log}, stopped, timed_out}` (a
+//!   JSON string): a compiled skill's component run in the component
+//!   worker ([`Runner::run_component`]). `requestJson` is `{node_id,
+//!   inputs, skill_id?, sha256?, limits?, ports?: {inputs, outputs},
+//!   volume?, commit?}`; with `bytes` (a `Uint8Array`) that component
+//!   runs, else it is fetched from `/skills/{skill_id}/component`.
+//!   `outputs_text` is the outputs' JSON text exactly as the runtime
+//!   wrote it.
 //! - `stop(nodeId)` — [`Runner::stop`].
 //! - `setTimeout(ms)` — the run timeout for runs started from now on.
 //! - `pythonStatus()` → `"loading"`, `"ready"` or `"failed: <why>"`.
@@ -17,9 +27,10 @@
 use llmos_core::types::PortType;
 use serde_json::{Value, json};
 use sycamore::prelude::*;
+use wasm_bindgen::JsCast;
 use wasm_bindgen::prelude::*;
 
-use super::{RunRequest, Runner, RuntimeStatus};
+use super::{ComponentRequest, ComponentSource, RunRequest, Runner, RuntimeStatus};
 use crate::preview::OutputPreview;
 
 /// Adds the panel to the page and installs `window.llmosRuntimes`.
@@ -107,6 +118,37 @@ fn install_hook(runner: Runner, previews: Signal<Vec<(usize, Value, PortType)>>)
             })
         })
     };
+    let run_component = {
+        let runner = runner.clone();
+        Closure::<dyn Fn(String, JsValue) -> js_sys::Promise>::new(
+            move |request: String, bytes: JsValue| {
+                let runner = runner.clone();
+                wasm_bindgen_futures::future_to_promise(async move {
+                    let request = component_request(&request, bytes)
+                        .map_err(|err| JsValue::from_str(&format!("bad request: {err}")))?;
+                    let started = super::now_ms();
+                    let answer = match runner.run_component(request).await {
+                        Ok(run) => json!({
+                            "ok": true,
+                            "outputs": run.outputs,
+                            "outputs_text": run.outputs_text,
+                            "log": run.log,
+                            "fuel": run.fuel,
+                            "sha256": run.sha256,
+                            "duration_ms": super::now_ms() - started,
+                        }),
+                        Err(error) => json!({
+                            "ok": false,
+                            "error": error,
+                            "stopped": error.is_stopped(),
+                            "timed_out": error.is_timeout(),
+                        }),
+                    };
+                    Ok(JsValue::from_str(&answer.to_string()))
+                })
+            },
+        )
+    };
     let set_timeout = {
         let runner = runner.clone();
         Closure::<dyn Fn(f64)>::new(move |ms: f64| {
@@ -143,6 +185,7 @@ fn install_hook(runner: Runner, previews: Signal<Vec<(usize, Value, PortType)>>)
     };
     set("run", run.into_js_value());
     set("runOutputs", run_outputs.into_js_value());
+    set("runComponent", run_component.into_js_value());
     set("stop", stop.into_js_value());
     set("setTimeout", set_timeout.into_js_value());
     set("pythonStatus", status.into_js_value());
@@ -150,4 +193,47 @@ fn install_hook(runner: Runner, previews: Signal<Vec<(usize, Value, PortType)>>)
     if let Some(window) = web_sys::window() {
         let _ = js_sys::Reflect::set(&window, &"llmosRuntimes".into(), &hook);
     }
+}
+
+/// A [`ComponentRequest`] from the hook's JSON and optional bytes.
+fn component_request(text: &str, bytes: JsValue) -> Result<ComponentRequest, String> {
+    #[derive(serde::Deserialize)]
+    #[serde(deny_unknown_fields)]
+    struct Ports {
+        #[serde(default)]
+        inputs: Vec<llmos_core::types::PortSpec>,
+        #[serde(default)]
+        outputs: Vec<llmos_core::types::PortSpec>,
+    }
+    #[derive(serde::Deserialize)]
+    #[serde(deny_unknown_fields)]
+    struct Request {
+        node_id: String,
+        #[serde(default)]
+        skill_id: String,
+        sha256: Option<String>,
+        #[serde(default)]
+        inputs: serde_json::Map<String, Value>,
+        limits: Option<Value>,
+        ports: Option<Ports>,
+        volume: Option<String>,
+        commit: Option<String>,
+    }
+    let request: Request = serde_json::from_str(text).map_err(|e| e.to_string())?;
+    let source = match bytes.dyn_into::<js_sys::Uint8Array>() {
+        Ok(bytes) => ComponentSource::Bytes(bytes),
+        Err(_) => ComponentSource::Fetch {
+            volume: request.volume,
+            commit: request.commit,
+        },
+    };
+    Ok(ComponentRequest {
+        node_id: request.node_id,
+        skill_id: request.skill_id,
+        sha256: request.sha256,
+        source,
+        inputs: request.inputs,
+        ports: request.ports.map(|p| (p.inputs, p.outputs)),
+        limits: request.limits.map(|l| l.to_string()),
+    })
 }

@@ -57,6 +57,9 @@ pub struct Reply {
     /// `"<Type>: <message>"`, when it failed.
     pub error: Option<String>,
     pub log: String,
+    /// The component worker's whole answer (JSON text), which carries its
+    /// outputs, log or error itself.
+    pub answer: Option<String>,
 }
 
 /// How a job ended.
@@ -170,6 +173,8 @@ struct Running {
 
 struct State {
     spec: LaneSpec,
+    /// Fields added to every worker's connect message.
+    connect: Option<JsValue>,
     status: RuntimeStatus,
     status_signal: Option<Signal<RuntimeStatus>>,
     live: Option<Live>,
@@ -188,8 +193,20 @@ impl Lane {
     /// [`Respawn::Eager`], else with its first job. `status_signal`, if
     /// given, follows the runtime's state.
     pub fn new(spec: LaneSpec, status_signal: Option<Signal<RuntimeStatus>>) -> Lane {
+        Lane::with_connect(spec, status_signal, None)
+    }
+
+    /// [`Lane::new`], whose workers also receive the properties of
+    /// `connect` in their connect message (the component worker's compiled
+    /// module).
+    pub fn with_connect(
+        spec: LaneSpec,
+        status_signal: Option<Signal<RuntimeStatus>>,
+        connect: Option<JsValue>,
+    ) -> Lane {
         let lane = Lane(Rc::new(RefCell::new(State {
             spec,
+            connect,
             status: RuntimeStatus::Loading,
             status_signal,
             live: None,
@@ -212,7 +229,22 @@ impl Lane {
         node_id: &str,
         fields: &[(&str, &str)],
         timeout: Duration,
-    ) -> impl Future<Output = Outcome> {
+    ) -> impl Future<Output = Outcome> + use<> {
+        let fields: Vec<(&str, JsValue)> = fields
+            .iter()
+            .map(|(key, value)| (*key, JsValue::from_str(value)))
+            .collect();
+        self.submit_values(node_id, &fields, timeout)
+    }
+
+    /// [`Lane::submit`] with fields of any JS value (a component's bytes
+    /// as a `Uint8Array`, which the message copies).
+    pub fn submit_values(
+        &self,
+        node_id: &str,
+        fields: &[(&str, JsValue)],
+        timeout: Duration,
+    ) -> impl Future<Output = Outcome> + use<> {
         let (done, wait) = Completion::new();
         let message = Object::new();
         let mut state = self.0.borrow_mut();
@@ -221,7 +253,7 @@ impl Lane {
         set(&message, "type", &"run".into());
         set(&message, "id", &JsValue::from_f64(id as f64));
         for (key, value) in fields {
-            set(&message, key, &JsValue::from_str(value));
+            set(&message, key, value);
         }
         state.queue.push_back(Job {
             id,
@@ -266,6 +298,13 @@ impl Lane {
         stopped
     }
 
+    /// Which worker the lane has: it changes whenever the worker is
+    /// replaced, so a caller can tell whether what it sent an earlier
+    /// worker is still there.
+    pub fn generation(&self) -> u64 {
+        self.0.borrow().generation
+    }
+
     /// Whether the lane has no job queued or running.
     pub fn is_idle(&self) -> bool {
         let state = self.0.borrow();
@@ -282,8 +321,9 @@ impl Lane {
         state.retire();
         let generation = state.generation;
         let spec = state.spec;
+        let connect = state.connect.clone();
         let weak = self.weak();
-        match start_worker(spec, weak, generation) {
+        match start_worker(spec, connect.as_ref(), weak, generation) {
             Ok(live) => {
                 state.live = Some(live);
                 drop(state);
@@ -426,6 +466,7 @@ impl Lane {
                     outputs: get_string(&data, "outputs"),
                     error: get_string(&data, "error"),
                     log: get_string(&data, "log").unwrap_or_default(),
+                    answer: get_string(&data, "answer"),
                 }));
                 self.pump();
             }
@@ -482,6 +523,7 @@ fn upgrade(weak: &Weak<RefCell<State>>, generation: u64) -> Option<Lane> {
 
 fn start_worker(
     spec: LaneSpec,
+    extra: Option<&JsValue>,
     weak: Weak<RefCell<State>>,
     generation: u64,
 ) -> Result<Live, String> {
@@ -526,6 +568,9 @@ fn start_worker(
     worker.set_onerror(Some(on_error.as_ref().unchecked_ref()));
 
     let connect = Object::new();
+    if let Some(extra) = extra.and_then(|e| e.dyn_ref::<Object>()) {
+        Object::assign(&connect, extra);
+    }
     set(&connect, "type", &"connect".into());
     worker
         .post_message_with_transfer(&connect, &Array::of1(&channel.port2()))

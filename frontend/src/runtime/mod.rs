@@ -15,9 +15,15 @@
 //! - **SPICE** (`spice`): the netlist is rendered here with
 //!   `llmos_core::skill::netlist`, simulated in `/js/spice-worker.js`
 //!   (loaded with the first circuit) and turned into a waveform.
+//! - **Compiled skills** (any skill built into a component of the skill
+//!   world): the component runs in `/js/component-worker.js`, one warm
+//!   worker started with the first compiled run, with the runtime and the
+//!   limits of the edge ([`component`], [`Runner::run_component`]). A
+//!   compiled skill never runs through Pyodide or the JavaScript worker.
 //!
-//! Isolation: workers receive only `{code, inputs}` (or a netlist) and
-//! answer with outputs or an error over a private `MessageChannel`. They
+//! Isolation: workers receive only `{code, inputs}` (or a netlist, or a
+//! component's bytes) and answer with outputs or an error over a private
+//! `MessageChannel`. They
 //! never receive the API token or any page state. Before skill code runs,
 //! each worker removes network, storage and messaging APIs from its scope
 //! (`frontend/js/sandbox.js`), and the web component serves the worker
@@ -25,6 +31,7 @@
 //! nested workers. Every run has a timeout, and [`Runner::stop`] kills a
 //! runaway node's worker.
 
+pub mod component;
 mod contract;
 mod debug;
 mod lane;
@@ -40,8 +47,10 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 use sycamore::prelude::*;
 
+use component::Components;
 use lane::{Lane, LaneSpec, Outcome, Respawn};
 
+pub use component::{ComponentRequest, ComponentRun, ComponentSource};
 pub use lane::describe as describe_js_error;
 
 /// How long a run may take before its worker is terminated.
@@ -115,13 +124,19 @@ pub enum RunErrorKind {
     TimedOut,
 }
 
-/// A failed run. `message` has the documented `"<Type>: <message>"` form.
+/// A failed run. `message` has the documented `"<Type>: <message>"` form,
+/// except for compiled skills, whose errors carry the runtime's `code`
+/// and message as the edge reports them.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct RunError {
     pub message: String,
     pub kind: RunErrorKind,
     /// What the code printed before it failed.
     pub log: String,
+    /// kebab-case code of a compiled skill's failure (`skill-out-of-fuel`,
+    /// the skill's own `skill-…` codes, `component-…`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub code: Option<String>,
 }
 
 impl RunError {
@@ -130,6 +145,14 @@ impl RunError {
             message: message.into(),
             kind: RunErrorKind::Failed,
             log: String::new(),
+            code: None,
+        }
+    }
+
+    fn coded(code: &str, message: impl Into<String>) -> RunError {
+        RunError {
+            code: Some(code.to_owned()),
+            ..RunError::failed(message)
         }
     }
 
@@ -182,6 +205,7 @@ struct Inner {
     spice: Lane,
     /// The per-run JavaScript workers still running.
     scripts: RefCell<Vec<Lane>>,
+    components: Components,
 }
 
 /// Runs skills in the browser's workers. Create one per page, inside the
@@ -206,6 +230,7 @@ impl Runner {
                 python_status,
                 spice: Lane::new(SPICE, None),
                 scripts: RefCell::new(Vec::new()),
+                components: Components::default(),
             }),
         }
     }
@@ -250,6 +275,15 @@ impl Runner {
         for lane in self.inner.scripts.borrow().iter() {
             lane.stop(node_id);
         }
+        self.inner.components.stop(node_id);
+    }
+
+    /// Runs a compiled skill's component in the component worker (see
+    /// [`component`]), within the run timeout. Its outputs are not checked
+    /// here: the engine checks them as it does at the edge.
+    pub async fn run_component(&self, req: ComponentRequest) -> Result<ComponentRun, RunError> {
+        let timeout = self.config().timeout;
+        self.inner.components.run(&req, timeout).await
     }
 
     async fn execute(&self, req: &RunRequest) -> Result<(Map<String, Value>, String), RunError> {
@@ -311,6 +345,7 @@ impl Runner {
                         message,
                         kind: RunErrorKind::Failed,
                         log: log.clone(),
+                        code: None,
                     })?;
                 let mut outputs = Map::new();
                 outputs.insert(port, waveform);
@@ -325,6 +360,7 @@ impl Runner {
                 message,
                 kind: RunErrorKind::Failed,
                 log: log.clone(),
+                code: None,
             })?;
         Ok((outputs, log))
     }
@@ -344,6 +380,7 @@ fn settle(outcome: Outcome, runtime: &str) -> Result<(String, String), RunError>
                 message,
                 kind: RunErrorKind::Failed,
                 log: reply.log,
+                code: None,
             }),
             (Some(outputs), None) => Ok((outputs, reply.log)),
             (None, None) => Err(RunError {
@@ -351,12 +388,14 @@ fn settle(outcome: Outcome, runtime: &str) -> Result<(String, String), RunError>
                     .into(),
                 kind: RunErrorKind::Failed,
                 log: reply.log,
+                code: None,
             }),
         },
         Outcome::Stopped => Err(RunError {
             message: "Stopped: the run was stopped before it finished".into(),
             kind: RunErrorKind::Stopped,
             log: String::new(),
+            code: None,
         }),
         Outcome::TimedOut(limit) => Err(RunError {
             message: format!(
@@ -365,6 +404,7 @@ fn settle(outcome: Outcome, runtime: &str) -> Result<(String, String), RunError>
             ),
             kind: RunErrorKind::TimedOut,
             log: String::new(),
+            code: None,
         }),
         Outcome::Unavailable(why) => Err(RunError::failed(format!(
             "RuntimeError: {runtime} is not available: {why}"
@@ -380,6 +420,7 @@ fn parse_outputs(text: &str, log: &str) -> Result<Map<String, Value>, RunError> 
             message: "OutputError: execute must return an object keyed by output name".into(),
             kind: RunErrorKind::Failed,
             log: log.to_owned(),
+            code: None,
         }),
     }
 }

@@ -4,7 +4,7 @@
 
 use std::collections::BTreeSet;
 
-use llmos_core::workflow::{Edge, Node, Position, Workflow};
+use llmos_core::workflow::{Edge, Node, Placement, Position, Workflow};
 use serde_json::Value;
 use sycamore::prelude::*;
 
@@ -62,7 +62,10 @@ impl AppState {
     fn apply(self, command: Command) {
         let structural = !matches!(
             command,
-            Command::Move { .. } | Command::SetParam { .. } | Command::Rename { .. }
+            Command::Move { .. }
+                | Command::SetParam { .. }
+                | Command::SetPlacement { .. }
+                | Command::Rename { .. }
         );
         batch(|| {
             let mut history = self.history.take_silent();
@@ -165,6 +168,22 @@ impl AppState {
             name: name.to_owned(),
             before,
             after: value,
+        });
+    }
+
+    /// Sets where a node runs (its `where`); `None` leaves it to the
+    /// skill's own placement.
+    pub fn set_placement(self, node: &str, placement: Option<Placement>) {
+        let before = self
+            .graph
+            .with_untracked(|g| g.node(node).and_then(|n| n.placement));
+        if before == placement {
+            return;
+        }
+        self.apply(Command::SetPlacement {
+            node: node.to_owned(),
+            before,
+            after: placement,
         });
     }
 

@@ -11,7 +11,7 @@ use serde_json::Value;
 use sycamore::prelude::*;
 
 use super::{AppState, Load, NoticeKind};
-use crate::api::{self, CommitInfo};
+use crate::api::{self, BuildFailure, CommitInfo};
 
 /// A skill in a volume.
 #[derive(Debug, Clone, PartialEq)]
@@ -121,6 +121,10 @@ pub struct SkillsState {
     pub history: Signal<Load<Vec<CommitInfo>>>,
     pub diff: Signal<Load<DiffView>>,
     pub check: ReadSignal<Rc<EditorCheck>>,
+    /// A build of the selected skill's component is under way.
+    pub building: Signal<bool>,
+    /// Why the last build failed (cleared by the next build or skill).
+    pub build_error: Signal<Option<BuildFailure>>,
 }
 
 impl SkillsState {
@@ -150,6 +154,8 @@ impl SkillsState {
             history: create_signal(Load::Idle),
             diff: create_signal(Load::Idle),
             check,
+            building: create_signal(false),
+            build_error: create_signal(None),
         }
     }
 
@@ -184,6 +190,7 @@ impl AppState {
         let ed = self.skill_editor;
         ed.creating.set(false);
         ed.server_error.set(None);
+        ed.build_error.set(None);
         ed.diff.set(Load::Idle);
         ed.target_volume.set(self.default_target(&skill.volume));
         ed.selected.set(Some(skill.clone()));
@@ -319,6 +326,51 @@ impl AppState {
                     self.load_skills().await;
                 }
                 Err(e) => ed.server_error.set(Some(e.to_string())),
+            }
+        });
+    }
+
+    /// Builds the selected compiled skill's component from its file as
+    /// stored (`POST /skills/{id}/build`), then shows its new state; a
+    /// compile error is kept in [`SkillsState::build_error`] with its
+    /// Markdown line.
+    pub fn build_skill(self) {
+        let ed = self.skill_editor;
+        let Some(skill) = ed.selected.get_clone_untracked() else {
+            return;
+        };
+        if ed.building.get_untracked() {
+            return;
+        }
+        ed.building.set(true);
+        ed.build_error.set(None);
+        self.spawn(async move {
+            let result = api::build_skill(&skill.skill_id, &skill.volume).await;
+            ed.building.set(false);
+            if ed.selected.get_clone_untracked().as_ref() != Some(&skill) {
+                return; // Another skill was chosen meanwhile.
+            }
+            match result {
+                Ok(answer) => {
+                    let sha: String = answer["component"]["sha256"]
+                        .as_str()
+                        .unwrap_or_default()
+                        .chars()
+                        .take(12)
+                        .collect();
+                    let what = if answer["changed"] == false {
+                        "unchanged"
+                    } else {
+                        "built"
+                    };
+                    self.notify(
+                        NoticeKind::Success,
+                        format!("Component of {} {what} (sha256 {sha}…)", skill.skill_id),
+                    );
+                    self.load_skill(skill);
+                    self.load_skills().await;
+                }
+                Err(failure) => ed.build_error.set(Some(failure)),
             }
         });
     }

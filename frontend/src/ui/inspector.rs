@@ -1,14 +1,18 @@
-//! The side panel for the selection: a node's skill, params (typed
-//! editors), validation messages and last outputs; an edge's ports, types
-//! and the value that flowed along it; or a summary of the workflow.
+//! The side panel for the selection: a node's skill, where it runs (with a
+//! switch between the edge and the browser for compiled skills), params
+//! (typed editors), validation messages and last outputs (and the
+//! component a compiled node ran); an edge's ports, types and the value
+//! that flowed along it; or a summary of the workflow.
 
-use llmos_core::types::PortType;
+use llmos_core::types::{PortType, Runtime};
+use llmos_core::workflow::Placement;
 use sycamore::prelude::*;
 
 use super::outputs::OutputPreview;
 use super::params::{ParamEditor, ParamRow};
 use crate::canvas::render::{format_ms, status_label};
-use crate::state::{AppState, CanvasRequest};
+use crate::state::skills::SkillRef;
+use crate::state::{AppState, CanvasRequest, Page};
 
 #[component]
 pub fn Inspector() -> View {
@@ -59,6 +63,24 @@ struct NodeFacts {
     warnings: Vec<String>,
     rows: Vec<ParamRow>,
     outputs: Vec<(String, PortType)>,
+    /// Where the node runs, for skills that are not built-in.
+    place: Option<PlaceFacts>,
+}
+
+/// Where a node runs and, for a compiled skill, with which component.
+#[derive(Debug, Clone, PartialEq)]
+struct PlaceFacts {
+    /// Where the plan puts it.
+    placement: Placement,
+    /// The skill's own placement (what a node without `where` gets).
+    own: Placement,
+    /// Whether the node may run in either place (a compiled skill with a
+    /// built component).
+    switchable: bool,
+    compiled: bool,
+    /// The component's SHA-256 and whether it is runnable.
+    component: Option<(String, bool)>,
+    volume: Option<String>,
 }
 
 fn node_facts(state: AppState, id: &str) -> NodeFacts {
@@ -79,6 +101,7 @@ fn node_facts(state: AppState, id: &str) -> NodeFacts {
                 warnings: vec![],
                 rows: vec![],
                 outputs: vec![],
+                place: None,
             };
         };
         let entry = skills.get(&node.skill_id);
@@ -121,8 +144,20 @@ fn node_facts(state: AppState, id: &str) -> NodeFacts {
                 });
             }
         }
+        let place = sig
+            .as_ref()
+            .filter(|s| s.runtime != Runtime::Builtin)
+            .map(|s| PlaceFacts {
+                placement: s.placement_for(node.placement).unwrap_or_else(|own| own),
+                own: s.placement(),
+                switchable: s.runs_anywhere(),
+                compiled: s.compiled,
+                component: s.component.as_ref().map(|c| (c.sha256.clone(), c.fresh)),
+                volume: entry.map(|e| e.volume.clone()),
+            });
         NodeFacts {
             exists: true,
+            place,
             title: view.map(|v| v.title.to_string()).unwrap_or_default(),
             skill_id: node.skill_id.clone(),
             runtime: sig.as_ref().map(|s| s.runtime.as_str().to_owned()),
@@ -166,6 +201,13 @@ fn NodeInspector(id: String) -> View {
         } else {
             let f = facts.get_clone();
             let id_text = id_text.clone();
+            let placement_box = match f.place.clone() {
+                Some(place) => {
+                    let (node, skill_id) = (id_text.clone(), f.skill_id.clone());
+                    view! { PlacementBox(node=node, skill_id=skill_id, place=place) }
+                }
+                None => view! {},
+            };
             view! {
                 div(class="insp-head") {
                     h2 { (f.title.clone()) }
@@ -184,6 +226,7 @@ fn NodeInspector(id: String) -> View {
                         button(class="small danger", on:click=delete) { "Delete" }
                     }
                 }
+                (placement_box)
             }
         })
         (facts.with(|f| {
@@ -213,6 +256,15 @@ fn NodeInspector(id: String) -> View {
                     r.duration_ms.map(|ms| format!(" in {}", format_ms(ms))).unwrap_or_default()
                 );
                 parts.push(view! { p(class="small", id="inspector-run-status") { (status) } });
+                if let Some(sha) = r.component.clone() {
+                    let fuel = r.fuel.map(|f| format!(" · {f} fuel")).unwrap_or_default();
+                    let short = short_hash(&sha);
+                    parts.push(view! {
+                        p(class="small muted", id="inspector-run-component") {
+                            "ran component " code(class="hash", title=sha) { (short) } (fuel)
+                        }
+                    });
+                }
                 if let Some(err) = r.error.clone() {
                     parts.push(view! { pre(class="error-box") { (err) } });
                 }
@@ -248,6 +300,96 @@ fn NodeInspector(id: String) -> View {
                 view=|row| view! { ParamEditor(row=row) },
             )
             (if rows.with(Vec::is_empty) { view! { p(class="muted small") { "No inputs." } } } else { view! {} })
+        }
+    }
+}
+
+/// The first 12 hex digits of a hash.
+pub fn short_hash(sha: &str) -> String {
+    sha.chars().take(12).collect()
+}
+
+/// Where a node runs; for a compiled skill with a built component, a
+/// switch between the edge and the browser (the node's `where`), and the
+/// component it runs.
+#[component(inline_props)]
+fn PlacementBox(node: String, skill_id: String, place: PlaceFacts) -> View {
+    let state = use_context::<AppState>();
+    let own = place.own;
+    let pick = {
+        let node = node.clone();
+        move |ev: web_sys::Event| {
+            let chosen = match crate::dom::event_value(&ev).as_str() {
+                "edge" => Placement::Edge,
+                _ => Placement::Browser,
+            };
+            // The skill's own placement needs no `where` in the file.
+            state.set_placement(&node, (chosen != own).then_some(chosen));
+        }
+    };
+    let open_skill = {
+        let skill_id = skill_id.clone();
+        let volume = place.volume.clone().unwrap_or_default();
+        move |_| {
+            state.open_skill(SkillRef {
+                skill_id: skill_id.clone(),
+                volume: volume.clone(),
+            });
+            state.show_page(Page::Skills);
+        }
+    };
+    let where_text = format!("Runs {}", place.placement.phrase());
+    let component = match (&place.component, place.compiled) {
+        (Some((sha, true)), _) => {
+            let (sha, short) = (sha.clone(), short_hash(sha));
+            view! { div(class="small muted") { "compiled · component " code(class="hash", id="inspector-component", title=sha) { (short) } } }
+        }
+        (Some((sha, false)), _) => {
+            let (sha, short) = (sha.clone(), short_hash(sha));
+            view! {
+                div(class="small warning") {
+                    "compiled · component " code(class="hash", title=sha) { (short) } " is stale: build it again "
+                    button(class="link small", on:click=open_skill.clone()) { "in the skill editor" }
+                }
+            }
+        }
+        (None, true) => view! {
+            div(class="small warning") {
+                "compiled · no component is built yet: build it "
+                button(class="link small", on:click=open_skill.clone()) { "in the skill editor" }
+            }
+        },
+        (None, false) => view! {},
+    };
+    let current = place.placement;
+    let options = move || {
+        [Placement::Edge, Placement::Browser]
+            .into_iter()
+            .map(|p| {
+                let label = if p == own {
+                    format!("{} (its skill's place)", p.phrase())
+                } else {
+                    p.phrase().to_owned()
+                };
+                view! { option(value=p.as_str(), selected=p == current) { (label) } }
+            })
+            .collect::<Vec<View>>()
+    };
+    view! {
+        div(class="placement", id="inspector-placement", data-where=place.placement.as_str()) {
+            (if place.switchable {
+                let options = options();
+                view! {
+                    label(class="small row") {
+                        "Runs "
+                        select(id="inspector-where", aria-label="Where the node runs", on:change=pick.clone()) { (options) }
+                    }
+                }
+            } else {
+                let text = where_text.clone();
+                view! { div(class="small") { (text) } }
+            })
+            (component)
         }
     }
 }

@@ -1,6 +1,6 @@
 //! The node library: executable skills and built-in nodes grouped by
 //! category, searchable by name, id, keyword, description and port; each
-//! shows its inputs and outputs. Drag one onto the canvas, or click it to
+//! shows its inputs and outputs, and compiled skills are marked. Drag one onto the canvas, or click it to
 //! add it in the middle of the view.
 
 use sycamore::prelude::*;
@@ -49,15 +49,27 @@ fn LibraryItem(entry: SkillEntry) -> View {
     } else {
         "lib-item unusable"
     };
+    // Compiled skills run their component, at the edge or in the browser.
+    let compiled = entry.signature.as_ref().is_some_and(|s| s.compiled);
+    let compiled_tip = match entry.signature.as_ref().and_then(|s| s.component.as_ref()) {
+        Some(c) if c.fresh => "Runs its built component, at the edge or in the browser",
+        Some(_) => "Its component is stale: build it again on the Skills page",
+        None => "No component is built yet: build it on the Skills page",
+    };
     let tip = entry.problem.clone().map_or_else(
         || entry.description.clone(),
         |p| format!("Cannot be used: {p}"),
     );
     view! {
-        li(class=class, title=tip, data-skill=entry.skill_id.clone(), on:pointerdown=start_drag) {
+        li(class=class, title=tip, data-skill=entry.skill_id.clone(), data-compiled=compiled.to_string(), on:pointerdown=start_drag) {
             div(class="lib-name") {
                 span { (entry.name.clone()) }
                 span(class="badge") { (entry.signature.as_ref().map(|s| s.runtime.as_str()).unwrap_or("?")) }
+                (if compiled {
+                    view! { span(class="badge compiled", title=compiled_tip) { "compiled" } }
+                } else {
+                    view! {}
+                })
             }
             (if inputs.is_empty() { view! {} } else {
                 let inputs = inputs.clone();

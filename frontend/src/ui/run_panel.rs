@@ -1,5 +1,6 @@
 //! The run panel: the run's state and duration, per-node status, duration
-//! and error in plan order, what ran at the edge, and the recorded trace.
+//! and error in plan order, what ran at the edge, the component each
+//! compiled node ran, and the recorded trace.
 
 use llmos_core::workflow::NodeStatus;
 use sycamore::prelude::*;
@@ -20,6 +21,8 @@ struct Row {
     duration_ms: Option<f64>,
     error: Option<String>,
     edge: bool,
+    /// The component a compiled node ran.
+    component: Option<String>,
 }
 
 #[component]
@@ -60,6 +63,7 @@ pub fn RunPanel() -> View {
                         duration_ms: n.duration_ms,
                         error: n.error.clone(),
                         edge: n.placement == llmos_core::workflow::Placement::Edge,
+                        component: n.component.clone(),
                     })
                 })
                 .collect::<Vec<_>>()
@@ -94,7 +98,7 @@ pub fn RunPanel() -> View {
             ol(class="run-rows") {
                 Keyed(
                     list=rows,
-                    key=|row| format!("{}:{:?}:{:?}", row.id, row.status, row.duration_ms),
+                    key=|row| format!("{}:{:?}:{:?}:{:?}", row.id, row.status, row.duration_ms, row.component),
                     view=move |row| {
                         let id = row.id.clone();
                         let select = move |_| {
@@ -109,6 +113,13 @@ pub fn RunPanel() -> View {
                             if row.edge { " · edge" } else { "" }
                         );
                         let (node_attr, id_text, status) = (row.id.clone(), row.id.clone(), status_label(row.status));
+                        let component = match row.component.clone() {
+                            Some(sha) => {
+                                let short = super::inspector::short_hash(&sha);
+                                view! { span(class="muted small run-component", title=sha) { " · component " code(class="hash") { (short) } } }
+                            }
+                            None => view! {},
+                        };
                         let error = match row.error.clone() {
                             Some(e) => view! { div(class="error small run-error") { (e) } },
                             None => view! {},
@@ -119,6 +130,7 @@ pub fn RunPanel() -> View {
                                 span(class="run-id") { (id_text) }
                                 span(class="run-status") { (status) }
                                 span(class="muted small") { (detail) }
+                                (component)
                                 (error)
                             }
                         }

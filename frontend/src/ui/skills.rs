@@ -1,13 +1,17 @@
 //! The skills page: the caller's merged view (each skill with its volume),
 //! a skill's description, ports and body, its file in an editor checked
-//! as you type, its history with diffs and rollback, promotion to a team,
-//! and new skills from templates.
+//! as you type, a compiled skill's component (its state and a **Build**
+//! button whose compile errors point at their Markdown line), its history
+//! with diffs and rollback, promotion to a team, and new skills from
+//! templates.
+
+use std::rc::Rc;
 
 use serde_json::Value;
 use sycamore::prelude::*;
 use wasm_bindgen::JsCast;
 
-use crate::catalog::{EntryKind, SkillEntry};
+use crate::catalog::{ComponentFacts, EntryKind, SkillEntry};
 use crate::markdown;
 use crate::state::skills::{EditorCheck, SkillRef, SkillTab, TEMPLATES};
 use crate::state::{AppState, Load};
@@ -229,6 +233,7 @@ fn SkillView() -> View {
                     div(class="skill-view") {
                         p { (description) }
                         p(class="muted small") { (runtime) (if keywords.is_empty() { String::new() } else { format!(" · keywords: {keywords}") }) }
+                        ComponentPanel {}
                         (ports_table)
                         div(class="md", prop:innerHTML=html) {}
                     }
@@ -268,18 +273,17 @@ fn SkillEditor() -> View {
     let pick_volume = move |ev: web_sys::Event| ed.target_volume.set(crate::dom::event_value(&ev));
     let save = move |_| state.save_skill();
     let revert = move |_| state.revert_skill_draft();
-    let go_to_line = move |line: usize| {
-        move |_| {
-            if let Some(t) = area
-                .try_get()
-                .and_then(|n| n.dyn_into::<web_sys::HtmlTextAreaElement>().ok())
-            {
-                let (a, b) = ed.draft.with_untracked(|text| line_range(text, line));
-                let _ = t.focus();
-                let _ = t.set_selection_range(a, b);
-            }
+    let select_line = move |line: usize| {
+        if let Some(t) = area
+            .try_get()
+            .and_then(|n| n.dyn_into::<web_sys::HtmlTextAreaElement>().ok())
+        {
+            let (a, b) = ed.draft.with_untracked(|text| line_range(text, line));
+            let _ = t.focus();
+            let _ = t.set_selection_range(a, b);
         }
     };
+    let go_to_line = move |line: usize| move |_| select_line(line);
     let check = move || ed.check.get_clone();
     let mut volumes: Vec<(String, String)> =
         vec![(String::new(), format!("my volume ({user_volume})"))];
@@ -336,7 +340,161 @@ fn SkillEditor() -> View {
                 Some(e) => view! { p(id="skill-server-error", class="error-box", role="alert") { "The server refused the file: " (e) } },
                 None => view! {},
             })
+            ComponentPanel(go_to_line=Rc::new(select_line) as Rc<dyn Fn(usize)>)
         }
+    }
+}
+
+/// A compiled skill's component as `GET /skills/{id}` describes it: its
+/// state, language, size and SHA-256, or that none is built.
+#[derive(Debug, Clone, PartialEq)]
+struct ComponentView {
+    /// `fresh`, `stale`, `unknown`, `invalid`, or `missing` (none built).
+    state: String,
+    facts: Option<ComponentFacts>,
+}
+
+impl ComponentView {
+    /// `None` for skills that are not compiled.
+    fn of(detail: &Value) -> Option<ComponentView> {
+        if detail["compiled"] != true && detail["runtime"] != "wasm-component" {
+            return None;
+        }
+        let facts = ComponentFacts::from_detail(&detail["component"]);
+        Some(ComponentView {
+            state: facts
+                .as_ref()
+                .map_or_else(|| "missing".to_owned(), |f| f.state.clone()),
+            facts,
+        })
+    }
+
+    /// What the state means for running the skill.
+    fn explain(&self) -> &'static str {
+        match self.state.as_str() {
+            "fresh" => "built from the current file; runs at the edge and in the browser",
+            "stale" => "built from another version of the file; build it again before it runs",
+            "unknown" => {
+                "uploaded without a record of its source; it runs because its ports match the file"
+            }
+            "invalid" => "the stored file is not a usable component; build it again",
+            _ => "not built yet; nodes of this skill cannot run until it is",
+        }
+    }
+}
+
+/// Size in KB or MB.
+fn size_text(bytes: u64) -> String {
+    if bytes >= 1 << 20 {
+        format!("{:.1} MB", bytes as f64 / f64::from(1 << 20))
+    } else {
+        format!("{:.1} KB", bytes as f64 / 1024.0)
+    }
+}
+
+/// The component of a compiled skill and its **Build** button; a compile
+/// error shows with its Markdown line (a button selects that line in the
+/// editor, when there is one) and the compiler's output.
+#[component(inline_props)]
+fn ComponentPanel(go_to_line: Option<Rc<dyn Fn(usize)>>) -> View {
+    let state = use_context::<AppState>();
+    let ed = state.skill_editor;
+    let component = create_memo(move || match ed.detail.get_clone() {
+        Load::Ready(d) if !ed.creating.get() => ComponentView::of(&d),
+        _ => None,
+    });
+    let build = move |_| state.build_skill();
+    view! {
+        (match component.get_clone() {
+            None => view! {},
+            Some(c) => {
+                let go_to_line = go_to_line.clone();
+                let class = format!("component-panel state-{}", c.state);
+                let state_text = c.state.clone();
+                let badge = format!("badge component-{state_text}");
+                let explain = c.explain();
+                let facts = match &c.facts {
+                    None => view! {},
+                    Some(f) => {
+                        let line = format!(
+                            "{} · {}{}",
+                            f.language.clone().unwrap_or_else(|| "unknown language".to_owned()),
+                            size_text(f.size),
+                            f.toolchain.clone().map(|t| format!(" · {t}")).unwrap_or_default()
+                        );
+                        let sha = f.sha256.clone();
+                        let error = f.error.clone();
+                        view! {
+                            div(class="small") { (line) }
+                            div(class="small") { "sha256 " code(id="component-sha256", class="hash") { (sha) } }
+                            (match error {
+                                Some(e) => view! { div(class="error small") { (e) } },
+                                None => view! {},
+                            })
+                        }
+                    }
+                };
+                view! {
+                    div(class=class, id="component-panel") {
+                        div(class="row") {
+                            strong { "Component " }
+                            span(id="component-state", class=badge) { (state_text) }
+                            span(class="grow")
+                            button(
+                                id="component-build",
+                                class="small primary",
+                                on:click=build,
+                                disabled=ed.building.get() || ed.is_modified(),
+                                title=if ed.is_modified() { "Save the file first: a build uses the stored file" } else { "Build the component from the stored file" },
+                            ) {
+                                (if ed.building.get() { "Building…" } else { "Build" })
+                            }
+                        }
+                        p(class="muted small") { (explain) }
+                        (facts)
+                        (match ed.build_error.get_clone() {
+                            None => view! {},
+                            Some(failure) => {
+                                let place = match (failure.line, failure.column) {
+                                    (Some(l), Some(c)) => format!("line {l}, column {c}"),
+                                    (Some(l), None) => format!("line {l}"),
+                                    _ => String::new(),
+                                };
+                                let message = failure.error.message.clone();
+                                let code = failure.error.code.clone();
+                                let jump = match (failure.line, go_to_line.clone()) {
+                                    (Some(l), Some(go)) => view! {
+                                        " " button(id="component-error-line", class="link small", on:click=move |_| go(l)) { "go to " (format!("line {l}")) }
+                                    },
+                                    _ => view! {},
+                                };
+                                let output = failure.output.clone();
+                                view! {
+                                    div(id="component-build-error", class="error-box", role="alert", data-line=failure.line.map(|l| l.to_string()).unwrap_or_default()) {
+                                        div {
+                                            strong { "Build failed" }
+                                            (if place.is_empty() { String::new() } else { format!(" at {place}") })
+                                            " (" code { (code) } ")"
+                                            (jump)
+                                        }
+                                        div(class="small") { (message) }
+                                        (match output {
+                                            Some(o) => view! {
+                                                details(class="build-output") {
+                                                    summary(class="small") { "Compiler output" }
+                                                    pre(class="preview-text") { (o) }
+                                                }
+                                            },
+                                            None => view! {},
+                                        })
+                                    }
+                                }
+                            }
+                        })
+                    }
+                }
+            }
+        })
     }
 }
 

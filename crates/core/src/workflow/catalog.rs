@@ -77,6 +77,26 @@ impl SkillSignature {
             Placement::Browser
         }
     }
+
+    /// Whether nodes of this skill may run in either place: a compiled
+    /// skill with a built component, since the same component runs at the
+    /// edge and in the browser.
+    pub fn runs_anywhere(&self) -> bool {
+        self.compiled && self.component.is_some()
+    }
+
+    /// Where a node of this skill runs when it asks for `requested` (its
+    /// `where`): the request when the skill [runs anywhere](Self::runs_anywhere)
+    /// or the request is its own [placement](Self::placement), the own
+    /// placement without a request; otherwise `Err` with the own placement.
+    pub fn placement_for(&self, requested: Option<Placement>) -> Result<Placement, Placement> {
+        let own = self.placement();
+        match requested {
+            None => Ok(own),
+            Some(p) if p == own || self.runs_anywhere() => Ok(p),
+            Some(_) => Err(own),
+        }
+    }
 }
 
 /// Where a node runs.
@@ -94,6 +114,14 @@ impl Placement {
         match self {
             Placement::Edge => "edge",
             Placement::Browser => "browser",
+        }
+    }
+
+    /// The place as a phrase: "at the edge", "in the browser".
+    pub fn phrase(self) -> &'static str {
+        match self {
+            Placement::Edge => "at the edge",
+            Placement::Browser => "in the browser",
         }
     }
 }
@@ -214,6 +242,39 @@ mod tests {
         ] {
             assert_eq!(sig(r, BrowserWasm).placement(), Placement::Browser, "{r}");
         }
+    }
+
+    #[test]
+    fn only_compiled_skills_with_a_component_run_in_either_place() {
+        use Placement::*;
+        let component = ComponentRef {
+            sha256: "ab".repeat(32),
+            blob: "cd".repeat(20),
+            fresh: true,
+        };
+        let mut python = sig(Runtime::PythonWasm, ExecutionMode::BrowserWasm);
+        assert_eq!(python.placement_for(None), Ok(Browser));
+        assert_eq!(python.placement_for(Some(Browser)), Ok(Browser));
+        assert_eq!(python.placement_for(Some(Edge)), Err(Browser));
+        python.compiled = true;
+        assert_eq!(
+            python.placement_for(Some(Edge)),
+            Err(Browser),
+            "not built yet"
+        );
+        python.component = Some(component.clone());
+        assert_eq!(python.placement_for(Some(Edge)), Ok(Edge));
+        assert_eq!(python.placement_for(None), Ok(Browser));
+
+        let mut rust = sig(Runtime::WasmComponent, ExecutionMode::EdgeWasm);
+        rust.compiled = true;
+        rust.component = Some(component);
+        assert_eq!(rust.placement_for(Some(Browser)), Ok(Browser));
+        assert_eq!(rust.placement_for(None), Ok(Edge));
+        assert_eq!(
+            sig(Runtime::Builtin, ExecutionMode::BrowserWasm).placement_for(Some(Browser)),
+            Err(Edge)
+        );
     }
 
     #[test]

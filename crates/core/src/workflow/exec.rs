@@ -20,6 +20,23 @@
 //! (the browser) resumes it with [`Execution::resume`], runs them, and
 //! hands the report back (to the edge, or to `POST /workflows/runs`).
 //!
+//! # Placement
+//!
+//! A node runs where its plan places it (its skill's placement, or the
+//! node's `where` for a compiled skill with a built component). A site
+//! runs a node placed elsewhere only when it is a built-in data node,
+//! which runs wherever the run is; any other node placed elsewhere is
+//! deferred there, even if an executor here could run it.
+//!
+//! # Compiled skills
+//!
+//! A node of a compiled skill runs its component: the report names it
+//! (`component`, the SHA-256 the node ran or will run), and a deferred
+//! node also carries `component_blob`, the git blob id to fetch it by. A
+//! report handed back that names another component than the plan's is
+//! refused, like one that ran another skill commit. What a skill printed
+//! is kept as the node's `log`.
+//!
 //! # Inputs
 //!
 //! A node's inputs are, from weakest to strongest: the declared defaults,
@@ -96,6 +113,17 @@ pub struct NodeRun {
     /// For a pending node: the upstream nodes not done yet.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub waiting_for: Vec<String>,
+    /// For a node of a compiled skill: hex SHA-256 of the component it ran
+    /// (or will run).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub component: Option<String>,
+    /// For a deferred node of a compiled skill: the git blob id of its
+    /// component, to fetch it by.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub component_blob: Option<String>,
+    /// What the skill printed or logged while it ran.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub log: Option<String>,
 }
 
 /// The record of a run: `{"workflow_id", "status", "nodes": {id: …}}`.
@@ -172,6 +200,12 @@ pub enum ExecError {
         expected: String,
         found: String,
     },
+    #[error("node `{node}` ran component `{found}`, but its skill's component is now `{expected}`")]
+    ComponentMismatch {
+        node: String,
+        expected: String,
+        found: String,
+    },
     #[error("node `{node}` is reported done, but its upstream node `{upstream}` is not")]
     Inconsistent { node: String, upstream: String },
     #[error("node `{node}` is not running: it is {status:?}")]
@@ -201,6 +235,13 @@ pub trait NodeExecutor {
 
     /// Runs the node on its inputs and returns its outputs by port name.
     fn execute(&mut self, call: NodeCall<'_>) -> Result<JsonMap, NodeError>;
+
+    /// What the skill of the latest [`execute`](Self::execute) printed or
+    /// logged, taken once; `None` when it logged nothing or the executor
+    /// keeps no logs.
+    fn take_log(&mut self) -> Option<String> {
+        None
+    }
 }
 
 /// A monotonic clock in milliseconds: `performance.now()` in the browser,
@@ -258,6 +299,9 @@ impl NodeExecutor for BuiltinExecutor {
 /// Executors tried in order; the built-in one comes first.
 pub struct Executors {
     list: Vec<Box<dyn NodeExecutor>>,
+    /// The executor of the latest call, whose log [`NodeExecutor::take_log`]
+    /// hands on.
+    last: Option<usize>,
 }
 
 impl Executors {
@@ -265,6 +309,7 @@ impl Executors {
     pub fn builtin() -> Self {
         Executors {
             list: vec![Box::new(BuiltinExecutor::default())],
+            last: None,
         }
     }
 
@@ -295,7 +340,8 @@ impl NodeExecutor for Executors {
     }
 
     fn execute(&mut self, call: NodeCall<'_>) -> Result<JsonMap, NodeError> {
-        match self.list.iter_mut().find(|e| e.can_execute(call.node)) {
+        self.last = self.list.iter().position(|e| e.can_execute(call.node));
+        match self.last.map(|at| &mut self.list[at]) {
             Some(e) => e.execute(call),
             None => Err(NodeError::new(
                 "no-executor",
@@ -305,6 +351,11 @@ impl NodeExecutor for Executors {
                 ),
             )),
         }
+    }
+
+    fn take_log(&mut self) -> Option<String> {
+        let at = self.last.take()?;
+        self.list[at].take_log()
     }
 }
 
@@ -317,6 +368,7 @@ struct State {
     duration_ms: Option<f64>,
     /// Set when the node was deferred to another place.
     deferred_inputs: Option<JsonMap>,
+    log: Option<String>,
 }
 
 /// One run of a planned workflow.
@@ -347,6 +399,7 @@ impl<P: Deref<Target = WorkflowPlan> + Clone> Execution<P> {
                 error: None,
                 duration_ms: None,
                 deferred_inputs: None,
+                log: None,
             })
             .collect();
         Execution {
@@ -386,7 +439,18 @@ impl<P: Deref<Target = WorkflowPlan> + Clone> Execution<P> {
                     found: prior.commit.clone(),
                 });
             }
+            if let Some(found) = &prior.component {
+                let expected = node.signature.component.as_ref().map(|c| c.sha256.as_str());
+                if expected != Some(found.as_str()) {
+                    return Err(ExecError::ComponentMismatch {
+                        node: id.clone(),
+                        expected: expected.unwrap_or("none").to_owned(),
+                        found: found.clone(),
+                    });
+                }
+            }
             let state = &mut run.states[i];
+            state.log = prior.log.clone();
             state.status = prior.status;
             state.placement = prior.placement;
             state.outputs = prior.outputs.clone();
@@ -570,6 +634,11 @@ impl<P: Deref<Target = WorkflowPlan> + Clone> Execution<P> {
         }
     }
 
+    /// Keeps what node `i`'s skill printed or logged, for its report.
+    pub fn set_log(&mut self, i: usize, log: String) {
+        self.states[i].log = Some(log);
+    }
+
     /// Records the result of a running node. Outputs are checked: every
     /// output an edge consumes must be there, and declared outputs must
     /// match their type; a failure skips the node's descendants.
@@ -704,8 +773,13 @@ impl<P: Deref<Target = WorkflowPlan> + Clone> Execution<P> {
                     continue;
                 }
                 let node = &plan.nodes[i];
+                let elsewhere = node.placement != self.site;
+                if elsewhere && node.signature.runtime != Runtime::Builtin {
+                    self.defer(i).expect("checked ready above");
+                    continue;
+                }
                 if !executor.can_execute(node) {
-                    if node.placement != self.site {
+                    if elsewhere {
                         self.defer(i).expect("checked ready above");
                     } else {
                         let err = NodeError::new(
@@ -729,6 +803,9 @@ impl<P: Deref<Target = WorkflowPlan> + Clone> Execution<P> {
                     inputs: &inputs,
                 });
                 let elapsed = clock.now_ms() - t0;
+                if let Some(log) = executor.take_log().filter(|l| !l.is_empty()) {
+                    self.set_log(i, log);
+                }
                 self.finish(i, result, elapsed)
                     .expect("started above, so it is running");
             }
@@ -759,6 +836,12 @@ impl<P: Deref<Target = WorkflowPlan> + Clone> Execution<P> {
             } else {
                 Vec::new()
             };
+            let component = node
+                .signature
+                .component
+                .as_ref()
+                .filter(|_| node.signature.compiled && s.status != NodeStatus::Skipped);
+            let deferred = s.deferred_inputs.is_some();
             nodes.insert(
                 node.id.to_string(),
                 NodeRun {
@@ -772,6 +855,9 @@ impl<P: Deref<Target = WorkflowPlan> + Clone> Execution<P> {
                     duration_ms: s.duration_ms,
                     inputs: s.deferred_inputs.clone(),
                     waiting_for,
+                    component: component.map(|c| c.sha256.clone()),
+                    component_blob: component.filter(|_| deferred).map(|c| c.blob.clone()),
+                    log: s.log.clone(),
                 },
             );
         }

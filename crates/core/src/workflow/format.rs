@@ -21,9 +21,10 @@
 //! - `serde_json`'s pretty printer (two-space indent, `": "` after keys) and
 //!   one trailing newline;
 //! - known fields first, in the order `id, name, nodes, edges` (workflow),
-//!   `id, skill_id, position, params, skill_commit, follow_latest` (node),
-//!   `x, y` (position), `source, source_port, target, target_port` (edge);
-//!   `skill_commit` and `follow_latest` are written only when present;
+//!   `id, skill_id, position, params, skill_commit, follow_latest, where`
+//!   (node), `x, y` (position), `source, source_port, target, target_port`
+//!   (edge); `skill_commit`, `follow_latest` and `where` are written only
+//!   when present;
 //! - then unknown fields, and keys inside `params` and any unknown object,
 //!   in `serde_json::Map` order (sorted by key);
 //! - `name`, `params` and `edges` are always written (empty when absent) and a
@@ -38,6 +39,8 @@
 
 use serde::{Deserialize, Serialize, Serializer};
 use serde_json::{Map, Value};
+
+use super::catalog::Placement;
 
 /// JSON object: a node's params, inputs or outputs keyed by port name.
 pub type JsonMap = Map<String, Value>;
@@ -76,6 +79,12 @@ pub struct Node {
     pub skill_commit: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub follow_latest: Option<bool>,
+    /// Where the node is to run (`"edge"` or `"browser"`). Compiled skills
+    /// with a built component run in either place; every other skill only
+    /// where its own placement says, which validation checks. Without it
+    /// the skill's placement applies.
+    #[serde(rename = "where", default, skip_serializing_if = "Option::is_none")]
+    pub placement: Option<Placement>,
     #[serde(flatten)]
     pub extra: JsonMap,
 }

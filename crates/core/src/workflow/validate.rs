@@ -90,6 +90,14 @@ pub enum IssueCode {
     InvalidParam,
     /// Nodes that depend on each other in a circle.
     Cycle,
+    /// A node whose `where` names a place its skill does not run in (only
+    /// compiled skills with a built component run in either place).
+    PlacementUnsupported,
+    /// A node of a compiled skill whose component has not been built.
+    ComponentNotBuilt,
+    /// A node of a compiled skill whose component was built from another
+    /// version of the skill file.
+    ComponentStale,
     // Warnings.
     /// A node pinned to a commit that is not the latest of its skill.
     PinnedCommitNotLatest,
@@ -604,7 +612,12 @@ pub fn analyze(
                 );
                 None
             }
-            Resolution::Found { stale_pin, .. } => {
+            Resolution::Found {
+                stale_pin,
+                signature,
+                ..
+            } => {
+                errors.extend(runnability(node, signature));
                 if let (Some((latest, consequence)), Some(pin)) = (stale_pin, pinned) {
                     warnings.push(
                         Issue::new(
@@ -960,7 +973,9 @@ pub fn analyze(
             PlannedNode {
                 id: Arc::from(node.id.as_str()),
                 skill_id: Arc::clone(&names_of(i).skill_id),
-                placement: signature.placement(),
+                placement: signature
+                    .placement_for(node.placement)
+                    .unwrap_or_else(|own| own),
                 signature: Arc::clone(signature),
                 commit: Arc::clone(commit),
                 level: level_of[i].expect("a valid workflow has no cycle"),
@@ -1017,6 +1032,49 @@ pub fn analyze(
         dependent_start,
     };
     (report, Some(plan))
+}
+
+/// Whether the node's skill can run where the node asks: a compiled skill
+/// needs a component built from its current source, and a `where` must
+/// name a place the skill runs in. A compiled skill with no usable
+/// component reports only that, since building it makes either place
+/// valid.
+fn runnability(node: &super::format::Node, sig: &SkillSignature) -> Option<Issue> {
+    let id = &sig.skill_id;
+    let how = format!("build it with `llmos skills build {id}` or `POST /skills/{id}/build`");
+    let issue = if sig.compiled {
+        match &sig.component {
+            None => Issue::new(
+                IssueCode::ComponentNotBuilt,
+                format!(
+                    "node `{}`: skill `{id}` runs only as a compiled component, and none is built; {how}",
+                    node.id
+                ),
+            ),
+            Some(c) if !c.fresh => Issue::new(
+                IssueCode::ComponentStale,
+                format!(
+                    "node `{}`: the component of skill `{id}` (sha256 {}) was built from another version of the skill file; {how} again",
+                    node.id, c.sha256
+                ),
+            ),
+            Some(_) => return None,
+        }
+    } else {
+        let requested = node.placement?;
+        let own = sig.placement_for(Some(requested)).err()?;
+        Issue::new(
+            IssueCode::PlacementUnsupported,
+            format!(
+                "node `{}`: skill `{id}` runs only {}, not {} (`where`: `{}`); only compiled skills with a built component run in either place",
+                node.id,
+                own.phrase(),
+                requested.phrase(),
+                requested.as_str()
+            ),
+        )
+    };
+    Some(issue.at_node(&node.id))
 }
 
 /// Whether a handful of edges into one node all feed distinct declared

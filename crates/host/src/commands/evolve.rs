@@ -112,10 +112,7 @@ pub fn run(args: EvolveArgs) -> anyhow::Result<()> {
             stats: false,
         },
     )?;
-    let tokio = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-        .context("while starting the async runtime")?;
+    let tokio = super::async_runtime()?;
 
     let bar = ProgressBar::new(users.len() as u64);
     bar.set_style(

@@ -5,6 +5,7 @@
 
 pub mod build;
 pub mod evolve;
+pub mod skills;
 pub mod token;
 pub mod traces;
 pub mod up;
@@ -20,7 +21,7 @@ use llmos_host::app::{self, App};
 use llmos_host::manifest::Manifest;
 use llmos_host::runtime::Limits;
 use llmos_host::runtime::compile_cache::CompileCache;
-use llmos_host::variables::ProcessEnv;
+use llmos_host::variables::{EnvSource, ProcessEnv};
 
 /// LLMos-Lite: run and manage the Spin app of a `spin.toml`.
 #[derive(Debug, Parser)]
@@ -46,6 +47,8 @@ pub enum Command {
     Evolve(evolve::EvolveArgs),
     /// Import traces from a JSON-lines file.
     Traces(traces::TracesArgs),
+    /// Build compiled skills into components, or serve the skill builder.
+    Skills(skills::SkillsArgs),
 }
 
 /// Runs the parsed command line.
@@ -57,6 +60,7 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Volumes(args) => volumes::run(args),
         Command::Evolve(args) => evolve::run(args),
         Command::Traces(args) => traces::run(args),
+        Command::Skills(args) => skills::run(args),
     }
 }
 
@@ -87,13 +91,13 @@ impl AppArgs {
 
     /// Resolves the manifest into an app.
     pub fn load(&self, manifest: Manifest) -> anyhow::Result<App> {
+        self.load_with(manifest, &ProcessEnv)
+    }
+
+    /// Resolves the manifest into an app, reading variables from `env`.
+    pub fn load_with(&self, manifest: Manifest, env: &dyn EnvSource) -> anyhow::Result<App> {
         let data_dir = app::data_dir_for(&manifest, self.data_dir.as_deref());
-        App::load(
-            manifest,
-            data_dir,
-            self.runtime_config_file.as_deref(),
-            &ProcessEnv,
-        )
+        App::load(manifest, data_dir, self.runtime_config_file.as_deref(), env)
     }
 }
 
@@ -101,7 +105,9 @@ impl AppArgs {
 #[derive(Debug, Args)]
 pub struct RuntimeArgs {
     /// How long one request (or cron run) may take, e.g. `30s`, `500ms`, `2m`.
-    #[arg(long, default_value = "30s", value_parser = parse_duration)]
+    /// Spin sets no limit; two minutes lets a skill build or a long
+    /// streamed answer finish.
+    #[arg(long, default_value = "120s", value_parser = parse_duration)]
     pub deadline: Duration,
     /// Largest linear memory of a guest, e.g. `256MiB`.
     #[arg(long, default_value = "256MiB", value_parser = parse_size)]
@@ -180,6 +186,14 @@ pub fn parse_size(text: &str) -> Result<u64, String> {
         .checked_mul(factor)
         .filter(|v| *v > 0)
         .ok_or_else(|| format!("{text:?} must be a positive size"))
+}
+
+/// The multi-threaded async runtime the serving commands run on.
+fn async_runtime() -> anyhow::Result<tokio::runtime::Runtime> {
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("while starting the async runtime")
 }
 
 #[cfg(test)]

@@ -124,10 +124,7 @@ fn create(args: CreateArgs) -> anyhow::Result<()> {
         .context("while building the request")?;
     let loopback: SocketAddr = ([127, 0, 0, 1], 0).into();
 
-    let tokio = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-        .context("while starting the async runtime")?;
+    let tokio = super::async_runtime()?;
     let (status, answer) = tokio.block_on(async {
         let response = host.handle(request, loopback, loopback).await;
         let status = response.status();

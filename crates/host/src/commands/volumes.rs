@@ -91,11 +91,11 @@ pub fn run(args: VolumesArgs) -> anyhow::Result<()> {
     }
 }
 
-type Store = Volumes<SqlStore<RusqliteExecutor>>;
+pub(super) type Store = Volumes<SqlStore<RusqliteExecutor>>;
 
 /// Opens the app's default database (creating the schema if the app has
 /// never run).
-fn open(app_args: &AppArgs) -> anyhow::Result<Store> {
+pub(super) fn open(app_args: &AppArgs) -> anyhow::Result<Store> {
     let manifest = app_args.manifest()?;
     let data_dir = app::data_dir_for(&manifest, app_args.data_dir.as_deref());
     std::fs::create_dir_all(&data_dir)
@@ -108,8 +108,17 @@ fn open(app_args: &AppArgs) -> anyhow::Result<Store> {
     Ok(Volumes::new(store))
 }
 
-fn parse_volume(text: &str) -> anyhow::Result<VolumeId> {
+pub(super) fn parse_volume(text: &str) -> anyhow::Result<VolumeId> {
     text.parse().with_context(|| format!("--volume `{text}`"))
+}
+
+/// The volumes named by `--volume` options, or every volume when none is.
+pub(super) fn selected_volumes(volumes: &Store, named: &[String]) -> anyhow::Result<Vec<VolumeId>> {
+    if named.is_empty() {
+        Ok(volumes.list_volumes()?)
+    } else {
+        named.iter().map(|v| parse_volume(v)).collect()
+    }
 }
 
 fn progress(len: u64, what: &str) -> ProgressBar {
@@ -125,14 +134,7 @@ fn progress(len: u64, what: &str) -> ProgressBar {
 
 fn export_volumes(args: ExportArgs) -> anyhow::Result<()> {
     let volumes = open(&args.app)?;
-    let selected = if args.volumes.is_empty() {
-        volumes.list_volumes()?
-    } else {
-        args.volumes
-            .iter()
-            .map(|v| parse_volume(v))
-            .collect::<anyhow::Result<_>>()?
-    };
+    let selected = selected_volumes(&volumes, &args.volumes)?;
     if selected.is_empty() {
         println!("no volumes to export");
         return Ok(());

@@ -3,11 +3,13 @@
 
 use std::convert::Infallible;
 use std::future::Future;
+use std::net::SocketAddr;
 use std::sync::Arc;
 
 use http_body_util::BodyExt as _;
 use hyper::body::Incoming;
 use hyper::service::service_fn;
+use hyper::{Request, Response};
 use hyper_util::rt::{TokioIo, TokioTimer};
 use tokio::net::TcpListener;
 
@@ -24,6 +26,33 @@ pub async fn serve(
     shutdown: impl Future<Output = ()>,
 ) -> anyhow::Result<()> {
     let local = listener.local_addr()?;
+    serve_with(listener, shutdown, "", move |request, client| {
+        let host = host.clone();
+        async move {
+            let request =
+                request.map(|body| body.map_err(wasmtime_wasi_http::Error::from).boxed_unsync());
+            host.handle(request, client, local).await
+        }
+    })
+    .await
+}
+
+/// Serves HTTP/1.1 on `listener` with `handle` (given each request and
+/// its client's address) until `shutdown` completes; `label` prefixes the
+/// log lines of this listener.
+pub async fn serve_with<F, Fut, B>(
+    listener: TcpListener,
+    shutdown: impl Future<Output = ()>,
+    label: &'static str,
+    handle: F,
+) -> anyhow::Result<()>
+where
+    F: Fn(Request<Incoming>, SocketAddr) -> Fut + Clone + Send + Sync + 'static,
+    Fut: Future<Output = Response<B>> + Send + 'static,
+    B: hyper::body::Body + Send + 'static,
+    B::Data: Send,
+    B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
+{
     tokio::pin!(shutdown);
     loop {
         let (stream, client) = tokio::select! {
@@ -31,7 +60,7 @@ pub async fn serve(
                 Ok(pair) => pair,
                 Err(err) => {
                     // Out of file descriptors and similar: keep serving.
-                    tracing::warn!("cannot accept a connection: {err}");
+                    tracing::warn!("{label}cannot accept a connection: {err}");
                     tokio::time::sleep(std::time::Duration::from_millis(50)).await;
                     continue;
                 }
@@ -39,15 +68,11 @@ pub async fn serve(
             () = &mut shutdown => return Ok(()),
         };
         let _ = stream.set_nodelay(true);
-        let host = host.clone();
+        let handle = handle.clone();
         tokio::spawn(async move {
-            let service = service_fn(move |request: hyper::Request<Incoming>| {
-                let host = host.clone();
-                async move {
-                    let request = request
-                        .map(|body| body.map_err(wasmtime_wasi_http::Error::from).boxed_unsync());
-                    Ok::<_, Infallible>(host.handle(request, client, local).await)
-                }
+            let service = service_fn(move |request: Request<Incoming>| {
+                let response = handle(request, client);
+                async move { Ok::<_, Infallible>(response.await) }
             });
             if let Err(err) = hyper::server::conn::http1::Builder::new()
                 .keep_alive(true)
@@ -58,7 +83,7 @@ pub async fn serve(
                 .serve_connection(TokioIo::new(stream), service)
                 .await
             {
-                tracing::debug!("connection from {client} ended: {err}");
+                tracing::debug!("{label}connection from {client} ended: {err}");
             }
         });
     }

@@ -6,10 +6,18 @@
 //! first requests import at once, exactly one commit lands and the others
 //! find the volume initialised. Every file is checked before anything is
 //! written, so a file that fails to parse imports nothing.
+//!
+//! Besides skill files, the set may hold built components
+//! (`skills/<id>.wasm`), each beside the compiled skill file it was built
+//! from in the same set; a component must be one ([`inspect`] reads it)
+//! and must name that file's current source in its provenance, so an
+//! imported component is always fresh.
 
 use std::collections::BTreeMap;
 
 use llmos_core::ids::{SkillId, VolumeId};
+use llmos_core::skill::Skill;
+use llmos_core::skill::component::{Freshness, freshness, inspect, skill_path_of_component};
 
 use super::CatalogError;
 use super::layout::classify;
@@ -29,8 +37,10 @@ pub enum ImportOutcome {
 }
 
 /// Makes `files` (paths inside the volume → content) the first commit of
-/// `volume`, if it has none yet. Every path must be a skill file path and
-/// every file must parse; the first that does not is the error.
+/// `volume`, if it has none yet. Every path must be a skill file path (or
+/// a component beside a compiled skill file of the set) and every file
+/// must parse (components: be fresh); the first that does not is the
+/// error.
 pub fn import_initial<S: ObjectStore + RefStore>(
     volumes: &Volumes<S>,
     volume: &VolumeId,
@@ -42,7 +52,11 @@ pub fn import_initial<S: ObjectStore + RefStore>(
         return Ok(ImportOutcome::AlreadyInitialised { head });
     }
     for (path, data) in files {
-        check_skill_file(path, data)?;
+        if path.as_str().ends_with(".wasm") {
+            check_component(path, data, files)?;
+        } else {
+            check_skill_file(path, data)?;
+        }
     }
     let mut objects = Vec::with_capacity(files.len() * 2 + 2);
     let entries: Vec<(Vec<&str>, ObjectId)> = files
@@ -85,7 +99,7 @@ pub fn import_initial<S: ObjectStore + RefStore>(
 }
 
 /// Checks that `path` is a skill file path and `data` parses as that skill.
-fn check_skill_file(path: &VolumePath, data: &[u8]) -> Result<(), CatalogError> {
+fn check_skill_file(path: &VolumePath, data: &[u8]) -> Result<Skill, CatalogError> {
     let (id_text, _) = classify(path.as_str()).ok_or_else(|| CatalogError::NotASkillPath {
         path: path.to_string(),
     })?;
@@ -99,8 +113,44 @@ fn check_skill_file(path: &VolumePath, data: &[u8]) -> Result<(), CatalogError> 
             path: path.to_string(),
             source: Box::new(source),
         }
-    })?;
-    Ok(())
+    })
+}
+
+/// Checks that the component at `path` sits beside a compiled skill file
+/// of `files` and was built from that file's current source.
+fn check_component(
+    path: &VolumePath,
+    data: &[u8],
+    files: &BTreeMap<VolumePath, Vec<u8>>,
+) -> Result<(), CatalogError> {
+    let invalid = |message: String| CatalogError::InvalidComponent {
+        path: path.to_string(),
+        message,
+    };
+    let skill_path = skill_path_of_component(path.as_str())
+        .and_then(|p| VolumePath::new(&p).ok())
+        .ok_or_else(|| CatalogError::NotASkillPath {
+            path: path.to_string(),
+        })?;
+    let source = files
+        .get(&skill_path)
+        .ok_or_else(|| invalid(format!("there is no skill file {skill_path} beside it")))?;
+    let skill = check_skill_file(&skill_path, source)?;
+    let info = inspect(data).map_err(|e| invalid(e.to_string()))?;
+    match freshness(&skill, &info) {
+        Some(Freshness::Fresh) => Ok(()),
+        None => Err(invalid(format!("{skill_path} is not a compiled skill"))),
+        Some(Freshness::Unknown) => Err(invalid(
+            "it records no provenance; build it from the skill file".to_owned(),
+        )),
+        Some(Freshness::Stale {
+            built_from,
+            current,
+        }) => Err(invalid(format!(
+            "it was built from source {built_from}, but {skill_path} is now {current}; \
+             build it again"
+        ))),
+    }
 }
 
 /// Builds the tree holding `entries` (path segments → blob), pushing every

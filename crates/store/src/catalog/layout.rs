@@ -4,15 +4,21 @@
 //! skills/<skill_id>.md          a skill file (context or executable)
 //! skills/<name>/SKILL.md        an Agent Skills directory; its id is <name>
 //! skills/drafts/<skill_id>.md   a draft (written by evolution, not yet reviewed)
+//! skills/<skill_id>.wasm        the component built from skills/<skill_id>.md
+//! skills/drafts/<skill_id>.wasm the component built from a draft
 //! ```
 //!
+//! A component belongs to the skill file beside it and changes with it:
+//! the catalog treats a change of either as a change of the skill.
 //! Anything else under `skills/` (other files of an Agent Skills directory,
-//! non-Markdown files, deeper directories) is not a skill and is ignored.
+//! other non-Markdown files, deeper directories) is not a skill and is
+//! ignored, and so is a component whose skill file does not exist.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::Arc;
 
 use llmos_core::ids::{SkillId, VolumeId};
+use llmos_core::skill::component::skill_path_of_component;
 use serde::Serialize;
 
 use crate::object::{EntryKind, ObjectId, Tree};
@@ -156,12 +162,13 @@ impl<'s, S: ObjectStore> TreeReader<'s, S> {
             .map(|e| e.id))
     }
 
-    /// Every skill file below a `skills` tree: path → blob.
+    /// Every skill file below a `skills` tree, with the components beside
+    /// them.
     pub(crate) fn skill_files(
         &mut self,
         skills: Option<ObjectId>,
-    ) -> Result<BTreeMap<String, ObjectId>, VolumeError> {
-        let mut files = BTreeMap::new();
+    ) -> Result<SkillFiles, VolumeError> {
+        let mut files = SkillFiles::default();
         let Some(skills) = skills else {
             return Ok(files);
         };
@@ -178,9 +185,10 @@ impl<'s, S: ObjectStore> TreeReader<'s, S> {
     }
 
     /// Paths of skill files that differ (added, removed or changed) between
-    /// two `skills` trees. Only top-level entries whose ids differ are
-    /// looked into, so a change to one skill costs one entry comparison per
-    /// skill and no further reads.
+    /// two `skills` trees, or whose component (`<id>.wasm` beside
+    /// `<id>.md`) differs: a skill and its component change together. Only
+    /// top-level entries whose ids differ are looked into, so a change to
+    /// one skill costs one entry comparison per skill and no further reads.
     pub(crate) fn changed_files(
         &mut self,
         old: Option<ObjectId>,
@@ -203,7 +211,7 @@ impl<'s, S: ObjectStore> TreeReader<'s, S> {
         let mut names: Vec<&String> = old_entries.keys().chain(new_entries.keys()).collect();
         names.sort();
         names.dedup();
-        let mut changed = Vec::new();
+        let mut changed = BTreeSet::new();
         for name in names {
             let (before, after) = (
                 old_entries.get(name).copied(),
@@ -212,57 +220,88 @@ impl<'s, S: ObjectStore> TreeReader<'s, S> {
             if before == after {
                 continue;
             }
-            let mut old_files = BTreeMap::new();
-            let mut new_files = BTreeMap::new();
+            let mut old_files = SkillFiles::default();
+            let mut new_files = SkillFiles::default();
             self.entry_files(name, before, &mut old_files)?;
             self.entry_files(name, after, &mut new_files)?;
-            for (path, blob) in &new_files {
-                if old_files.get(path) != Some(blob) {
-                    changed.push(path.clone());
+            for (old_map, new_map) in [
+                (&old_files.files, &new_files.files),
+                (&old_files.components, &new_files.components),
+            ] {
+                for (path, blob) in new_map {
+                    if old_map.get(path) != Some(blob) {
+                        changed.insert(path.clone());
+                    }
                 }
-            }
-            for path in old_files.keys() {
-                if !new_files.contains_key(path) {
-                    changed.push(path.clone());
+                for path in old_map.keys() {
+                    if !new_map.contains_key(path) {
+                        changed.insert(path.clone());
+                    }
                 }
             }
         }
-        Ok(changed)
+        Ok(changed.into_iter().collect())
     }
 
-    /// The skill files one top-level entry of `skills` contributes.
+    /// The skill files (and components) one top-level entry of `skills`
+    /// contributes.
     fn entry_files(
         &mut self,
         name: &str,
         entry: Option<(EntryKind, ObjectId)>,
-        files: &mut BTreeMap<String, ObjectId>,
+        files: &mut SkillFiles,
     ) -> Result<(), VolumeError> {
         match entry {
             None => {}
-            Some((EntryKind::File, id)) if name.ends_with(".md") => {
-                files.insert(format!("{SKILLS_DIR}/{name}"), id);
-            }
+            Some((EntryKind::File, id)) => files.add(&format!("{SKILLS_DIR}/{name}"), id),
             Some((EntryKind::Directory, id)) if name == DRAFTS_DIR => {
                 for draft in self.get(id)?.entries() {
-                    if draft.kind == EntryKind::File && draft.name.ends_with(".md") {
-                        files.insert(
-                            format!("{SKILLS_DIR}/{DRAFTS_DIR}/{}", draft.name),
+                    if draft.kind == EntryKind::File {
+                        files.add(
+                            &format!("{SKILLS_DIR}/{DRAFTS_DIR}/{}", draft.name),
                             draft.id,
                         );
                     }
                 }
             }
             Some((EntryKind::Directory, id)) => {
+                // Agent Skills directories are never compiled: only their
+                // SKILL.md counts.
                 if let Some(skill) = self.get(id)?.get(AGENT_SKILL_FILE)
                     && skill.kind == EntryKind::File
                 {
-                    files.insert(format!("{SKILLS_DIR}/{name}/{AGENT_SKILL_FILE}"), skill.id);
+                    files
+                        .files
+                        .insert(format!("{SKILLS_DIR}/{name}/{AGENT_SKILL_FILE}"), skill.id);
                 }
             }
-            // Other files, links and submodules are never skills.
+            // Links and submodules are never skills.
             Some(_) => {}
         }
         Ok(())
+    }
+}
+
+/// The skill files below a `skills` tree and the components beside them.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub(crate) struct SkillFiles {
+    /// Skill file path → blob.
+    pub files: BTreeMap<String, ObjectId>,
+    /// Skill file path (`skills/<id>.md`) → blob of the component at
+    /// `skills/<id>.wasm`. A component whose skill file does not exist is
+    /// listed too; callers ignore it.
+    pub components: BTreeMap<String, ObjectId>,
+}
+
+impl SkillFiles {
+    /// Records the file at `path` (directly in `skills/` or in its drafts)
+    /// if it is a skill file or a component.
+    fn add(&mut self, path: &str, id: ObjectId) {
+        if path.ends_with(".md") {
+            self.files.insert(path.to_owned(), id);
+        } else if let Some(skill) = skill_path_of_component(path) {
+            self.components.insert(skill, id);
+        }
     }
 }
 

@@ -5,10 +5,12 @@
 use std::collections::{BTreeMap, HashMap, HashSet};
 
 use llmos_core::ids::{SkillId, VolumeId};
+use llmos_core::skill::component::{Language, component_path};
 use llmos_core::skill::{self, SkillKind, SkillStatus};
 use llmos_core::types::{ExecutionMode, Runtime};
 use serde::Serialize;
 
+use super::components::{SkillComponent, assess};
 use super::layout::{SkillLocation, TreeReader, classify};
 use super::{
     COLUMN_COUNT, COLUMNS, Catalog, CatalogError, CatalogProblem, INDEX_FORMAT, placeholders,
@@ -59,8 +61,11 @@ const MAX_WALK_BATCH: usize = 256;
 struct Walk {
     /// Skill files at the head: path → blob.
     head_files: BTreeMap<String, ObjectId>,
-    /// For head files that changed in the walked range: the newest commit
-    /// that changed each.
+    /// Components at the head, by the path of the skill file they sit
+    /// beside.
+    head_components: BTreeMap<String, ObjectId>,
+    /// For head files that changed in the walked range (themselves or
+    /// their component): the newest commit that changed each.
     changed: HashMap<String, ObjectId>,
     /// Paths that changed in the walked range and are absent at the head.
     removed: HashSet<String>,
@@ -79,9 +84,21 @@ impl<E: SqlExecutor> Catalog<'_, E> {
     /// Brings the index of `volume` up to date with its head (a no-op when
     /// it already is, apart from the claim).
     pub fn refresh(&self, volume: &VolumeId) -> Result<RefreshReport, CatalogError> {
+        self.refresh_forcing(volume, &[])
+    }
+
+    /// [`Self::refresh`], also deriving the rows of the skill files at
+    /// `paths` again even if git says they did not change: for what the
+    /// index takes from outside git, such as a component's upload check
+    /// recorded for bytes the volume already had.
+    pub fn refresh_forcing(
+        &self,
+        volume: &VolumeId,
+        paths: &[String],
+    ) -> Result<RefreshReport, CatalogError> {
         let mut report = None;
         for _ in 0..REFRESH_ATTEMPTS {
-            let attempt = self.refresh_once(volume)?;
+            let attempt = self.refresh_once(volume, paths)?;
             if !attempt.superseded {
                 return Ok(attempt);
             }
@@ -90,7 +107,11 @@ impl<E: SqlExecutor> Catalog<'_, E> {
         Ok(report.expect("at least one attempt ran"))
     }
 
-    fn refresh_once(&self, volume: &VolumeId) -> Result<RefreshReport, CatalogError> {
+    fn refresh_once(
+        &self,
+        volume: &VolumeId,
+        force: &[String],
+    ) -> Result<RefreshReport, CatalogError> {
         let (epoch, marker, format) = self.claim(volume)?;
         // Rows of another format are re-derived, whatever the head says.
         let reparse = format != INDEX_FORMAT;
@@ -104,7 +125,7 @@ impl<E: SqlExecutor> Catalog<'_, E> {
             problems: Vec::new(),
             superseded: false,
         };
-        if head == marker && !reparse {
+        if head == marker && !reparse && force.is_empty() {
             return Ok(report);
         }
         let (upserts, deletes) = match head {
@@ -112,7 +133,7 @@ impl<E: SqlExecutor> Catalog<'_, E> {
                 Vec::new(),
                 self.indexed_paths(volume)?.into_keys().collect(),
             ),
-            Some(head) => self.plan(volume, head, marker, reparse)?,
+            Some(head) => self.plan(volume, head, marker, reparse, force)?,
         };
         report.indexed = upserts.len();
         report.removed = deletes.len();
@@ -128,13 +149,15 @@ impl<E: SqlExecutor> Catalog<'_, E> {
     }
 
     /// The rows to write and the paths to delete to bring the index from
-    /// `marker` to `head`; with `reparse`, every file is parsed again.
+    /// `marker` to `head`; with `reparse`, every file is parsed again, and
+    /// the files at `force` are parsed again in any case.
     fn plan(
         &self,
         volume: &VolumeId,
         head: ObjectId,
         marker: Option<ObjectId>,
         reparse: bool,
+        force: &[String],
     ) -> Result<(Vec<NewRow>, Vec<String>), CatalogError> {
         let store = self.volumes.store();
         let mut trees = TreeReader::new(store, volume);
@@ -170,6 +193,18 @@ impl<E: SqlExecutor> Catalog<'_, E> {
                     .filter(|path| !walk.head_files.contains_key(path)),
             );
         }
+        if !force.is_empty() {
+            // Unchanged since the marker, so the row's commit still holds.
+            let indexed = self.indexed_paths(volume)?;
+            for (path, blob) in &walk.head_files {
+                if force.contains(path)
+                    && !wanted.iter().any(|(p, _, _)| *p == path)
+                    && let Some((_, commit)) = indexed.get(path)
+                {
+                    wanted.push((path, *blob, *commit));
+                }
+            }
+        }
         let mut blob_ids: Vec<ObjectId> = wanted.iter().map(|(_, blob, _)| *blob).collect();
         blob_ids.sort();
         blob_ids.dedup();
@@ -178,13 +213,54 @@ impl<E: SqlExecutor> Catalog<'_, E> {
             .into_iter()
             .map(|o| (o.id(), o.into_data()))
             .collect();
-        let mut rows = Vec::with_capacity(wanted.len());
+        let mut parsed = Vec::with_capacity(wanted.len());
         for (path, blob, commit) in wanted {
             let data = blobs.get(&blob).ok_or_else(|| VolumeError::MissingObject {
                 volume: volume.clone(),
                 id: blob,
             })?;
-            rows.push(index_file(volume, path, blob, commit, data));
+            let skill = parse_file(volume, path, blob, commit, data);
+            // Only compiled skills have components; others ignore a `.wasm`.
+            let component = match &skill {
+                Ok(skill) if Language::of(skill).is_some() => {
+                    walk.head_components.get(path.as_str()).copied()
+                }
+                _ => None,
+            };
+            parsed.push((path, blob, commit, skill, component));
+        }
+        let component_blobs: Vec<ObjectId> = parsed.iter().filter_map(|p| p.4).collect();
+        let stored = self.stored_components(volume, &component_blobs)?;
+        let checks = self.component_checks(&component_blobs)?;
+        let none = HashSet::new();
+        let mut rows = Vec::with_capacity(parsed.len());
+        for (path, blob, commit, skill, component) in parsed {
+            let component = match (&skill, component) {
+                (Ok(skill), Some(id)) => {
+                    let facts = stored.get(&id).ok_or_else(|| VolumeError::MissingObject {
+                        volume: volume.clone(),
+                        id,
+                    })?;
+                    let wasm =
+                        component_path(path).expect("skill files with components have a path");
+                    Some(assess(
+                        skill,
+                        &wasm,
+                        id,
+                        facts,
+                        checks.get(&id).unwrap_or(&none),
+                    ))
+                }
+                _ => None,
+            };
+            rows.push(index_file(
+                volume,
+                path,
+                blob,
+                commit,
+                skill,
+                component.as_ref(),
+            ));
         }
         deletes.sort();
         Ok((rows, deletes))
@@ -338,6 +414,7 @@ fn walk<S: ObjectStore>(
 ) -> Result<Walk, CatalogError> {
     let mut result = Walk {
         head_files: BTreeMap::new(),
+        head_components: BTreeMap::new(),
         changed: HashMap::new(),
         removed: HashSet::new(),
         reached_stop: false,
@@ -367,7 +444,11 @@ fn walk<S: ObjectStore>(
         for commit in commits {
             let skills = trees.skills_tree(commit.tree)?;
             match child {
-                None => result.head_files = trees.skill_files(skills)?,
+                None => {
+                    let files = trees.skill_files(skills)?;
+                    result.head_files = files.files;
+                    result.head_components = files.components;
+                }
                 Some((child_id, child_skills)) => {
                     for path in trees.changed_files(skills, child_skills)? {
                         if result.head_files.contains_key(&path) {
@@ -417,18 +498,58 @@ struct SummaryJson<'a> {
     runtime: Option<Runtime>,
     #[serde(skip_serializing_if = "Option::is_none")]
     execution_mode: Option<ExecutionMode>,
+    /// Present (true) for compiled skills only.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    compiled: bool,
+    /// For compiled skills: the component's state, or `missing`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    component: Option<&'static str>,
     volume: &'a VolumeId,
     commit: String,
     path: &'a str,
 }
 
-/// Parses one skill file into its row (or its problem row).
-fn index_file(
+/// Parses one skill file, or says why it is not a skill.
+fn parse_file(
     volume: &VolumeId,
     path: &str,
     blob: ObjectId,
     commit: ObjectId,
     data: &[u8],
+) -> Result<skill::Skill, Box<CatalogProblem>> {
+    let (id_text, _) = classify(path).expect("walks only yield skill file paths");
+    let problem = |code: &str, message: String, line: Option<usize>| {
+        Box::new(CatalogProblem {
+            volume: volume.clone(),
+            path: path.to_owned(),
+            skill_id: id_text.to_owned(),
+            blob,
+            commit,
+            code: code.to_owned(),
+            message,
+            line: line.and_then(|l| u32::try_from(l).ok()),
+        })
+    };
+    match SkillId::new(id_text) {
+        Err(e) => Err(problem(
+            "skill-bad-file-name",
+            format!("{path}: file name `{id_text}` is not a skill id: {e}"),
+            None,
+        )),
+        Ok(id) => skill::parse_bytes_as(&id, Some(path), data)
+            .map_err(|e| problem(e.code(), e.to_string(), e.line())),
+    }
+}
+
+/// The row of one parsed skill file (or its problem row), with the
+/// component beside it for compiled skills.
+fn index_file(
+    volume: &VolumeId,
+    path: &str,
+    blob: ObjectId,
+    commit: ObjectId,
+    parsed: Result<skill::Skill, Box<CatalogProblem>>,
+    component: Option<&SkillComponent>,
 ) -> NewRow {
     let (id_text, location) = classify(path).expect("walks only yield skill file paths");
     let mut values: Vec<SqlValue> = vec![
@@ -439,25 +560,6 @@ fn index_file(
         blob.to_string().into(),
         commit.to_string().into(),
     ];
-    let problem = |code: &str, message: String, line: Option<usize>| CatalogProblem {
-        volume: volume.clone(),
-        path: path.to_owned(),
-        skill_id: id_text.to_owned(),
-        blob,
-        commit,
-        code: code.to_owned(),
-        message,
-        line: line.and_then(|l| u32::try_from(l).ok()),
-    };
-    let parsed = match SkillId::new(id_text) {
-        Err(e) => Err(problem(
-            "skill-bad-file-name",
-            format!("{path}: file name `{id_text}` is not a skill id: {e}"),
-            None,
-        )),
-        Ok(id) => skill::parse_bytes_as(&id, Some(path), data)
-            .map_err(|e| problem(e.code(), e.to_string(), e.line())),
-    };
     let skill = match parsed {
         Ok(skill) => skill,
         Err(problem) => {
@@ -468,7 +570,7 @@ fn index_file(
             debug_assert_eq!(values.len(), COLUMN_COUNT);
             return NewRow {
                 values,
-                problem: Some(problem),
+                problem: Some(*problem),
             };
         }
     };
@@ -476,6 +578,7 @@ fn index_file(
         SkillLocation::Draft => Some(SkillStatus::Draft),
         _ => None,
     });
+    let compiled = Language::of(&skill).is_some();
     let summary = SummaryJson {
         skill_id: skill.id(),
         name: skill.name(),
@@ -486,11 +589,17 @@ fn index_file(
         status,
         runtime: skill.runtime(),
         execution_mode: skill.execution_mode(),
+        compiled,
+        component: compiled.then(|| component.map_or("missing", |c| c.state.as_str())),
         volume,
         commit: commit.to_string(),
         path,
     };
-    let signature = skill.signature().map(|s| signature_of(s, commit));
+    let signature = skill.signature().map(|s| {
+        let mut signature = signature_of(s, commit);
+        signature.component = component.map(SkillComponent::reference);
+        signature
+    });
     values.extend([
         skill.name().into(),
         skill.category().into(),

@@ -15,9 +15,9 @@ use crate::path::VolumePath;
 use crate::sql::RusqliteExecutor;
 use crate::volume::{CommitRequest, RetryPolicy};
 
-type Vols = Volumes<SqlStore<RusqliteExecutor>>;
+pub(super) type Vols = Volumes<SqlStore<RusqliteExecutor>>;
 
-fn open_memory() -> Vols {
+pub(super) fn open_memory() -> Vols {
     let store = SqlStore::open(RusqliteExecutor::open_in_memory().unwrap()).unwrap();
     migrate(store.executor()).unwrap();
     Volumes::new(store).with_retry(RetryPolicy {
@@ -26,25 +26,25 @@ fn open_memory() -> Vols {
     })
 }
 
-fn open_file(path: &Path) -> Vols {
+pub(super) fn open_file(path: &Path) -> Vols {
     let store = SqlStore::open(RusqliteExecutor::open(path).unwrap()).unwrap();
     migrate(store.executor()).unwrap();
     Volumes::new(store)
 }
 
-fn v(volume: &str) -> VolumeId {
+pub(super) fn v(volume: &str) -> VolumeId {
     volume.parse().unwrap()
 }
 
-fn id(id: &str) -> SkillId {
+pub(super) fn id(id: &str) -> SkillId {
     SkillId::new(id).unwrap()
 }
 
-fn sig(t: i64) -> Signature {
+pub(super) fn sig(t: i64) -> Signature {
     Signature::new("alice", "alice@users.llmos.local", GitTime::utc(t))
 }
 
-fn context(id: &str, category: &str, description: &str, keywords: &[&str]) -> String {
+pub(super) fn context(id: &str, category: &str, description: &str, keywords: &[&str]) -> String {
     format!(
         "---\nskill_id: {id}\nname: {id} guide\ncategory: {category}\n\
          description: {description}\nkeywords: [{}]\n---\n# {id}\n\nBody text.\n",
@@ -67,7 +67,12 @@ fn agent_skill(name: &str) -> String {
 }
 
 /// Commits `changes` (path → Some(content) to write, None to delete).
-fn commit(vols: &Vols, volume: &str, t: i64, changes: &[(&str, Option<&str>)]) -> ObjectId {
+pub(super) fn commit(
+    vols: &Vols,
+    volume: &str,
+    t: i64,
+    changes: &[(&str, Option<&str>)],
+) -> ObjectId {
     let mut request = CommitRequest::new(sig(t), format!("change at {t}"));
     for (path, content) in changes {
         let path = VolumePath::new(path).unwrap();
