@@ -34,8 +34,8 @@ use anyhow::{Context as _, bail};
 pub mod mock_llm;
 
 /// The commands that build what the tests run.
-pub const BUILD_COMMANDS: &str =
-    "cargo build --release -p llmos-host && cargo build --target wasm32-wasip2 --release -p probe";
+pub const BUILD_COMMANDS: &str = "cargo build --release -p llmos-host && cargo build --target wasm32-wasip2 --release -p probe \
+     -p workflow-skill -p skill-square -p skill-fixture";
 
 /// How long a host may take to start (first starts compile components).
 const START_TIMEOUT: Duration = Duration::from_secs(180);
@@ -86,6 +86,18 @@ pub fn probe_wasm() -> PathBuf {
         .join("probe.wasm");
     require_file(&path);
     path
+}
+
+/// The bytes of a test component under `tests/components/` (`package`
+/// as Cargo names it, e.g. `skill-square`); panics with the build command
+/// when it is missing.
+pub fn test_component(package: &str) -> Vec<u8> {
+    let path = target_dir()
+        .join("wasm32-wasip2")
+        .join("release")
+        .join(format!("{}.wasm", package.replace('-', "_")));
+    require_file(&path);
+    std::fs::read(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
 }
 
 fn require_file(path: &Path) {
@@ -170,6 +182,10 @@ impl HostConfig {
                 "ANTHROPIC_API_KEY".to_owned(),
                 "RUST_BACKTRACE".to_owned(),
                 "RUST_LIB_BACKTRACE".to_owned(),
+                "LLMOS_SKILL_BUILDER_URL".to_owned(),
+                "SPIN_VARIABLE_SKILL_BUILDER_URL".to_owned(),
+                "LLMOS_SKILL_FUEL".to_owned(),
+                "LLMOS_SKILL_MEMORY_MIB".to_owned(),
             ],
             build: false,
         }
@@ -528,20 +544,25 @@ impl Reply {
     }
 }
 
+/// A response's headers by lower-case name (the last of repeated ones).
+pub fn response_headers(response: &reqwest::blocking::Response) -> HashMap<String, String> {
+    response
+        .headers()
+        .iter()
+        .map(|(k, v)| {
+            (
+                k.as_str().to_owned(),
+                String::from_utf8_lossy(v.as_bytes()).into_owned(),
+            )
+        })
+        .collect()
+}
+
 impl From<reqwest::Result<reqwest::blocking::Response>> for Reply {
     fn from(result: reqwest::Result<reqwest::blocking::Response>) -> Self {
         let response = result.unwrap_or_else(|e| panic!("request failed: {e}"));
         let status = response.status().as_u16();
-        let headers = response
-            .headers()
-            .iter()
-            .map(|(k, v)| {
-                (
-                    k.as_str().to_owned(),
-                    String::from_utf8_lossy(v.as_bytes()).into_owned(),
-                )
-            })
-            .collect();
+        let headers = response_headers(&response);
         let body = response
             .text()
             .unwrap_or_else(|e| panic!("cannot read the body: {e}"));

@@ -134,7 +134,7 @@ fn agent_skills_directories_are_imported_as_context_skills() {
     assert_eq!(skill["format"], "agent-skill");
     assert_eq!(skill["volume"], "system");
     let listing = env.get("bob", "/skills?volume=system").json();
-    assert_eq!(listing["total"], 11, "the 10 shipped skills and pdf-tools");
+    assert_eq!(listing["total"], 14, "the 13 shipped skills and pdf-tools");
     assert_eq!(listing["errors"], json!([]));
 }
 

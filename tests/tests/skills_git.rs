@@ -11,8 +11,8 @@
 mod support;
 
 use std::path::Path;
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::time::Duration;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
 
 use llmos_tests::workspace_root;
 use serde_json::json;
@@ -231,10 +231,11 @@ fn acknowledged_writes_survive_a_kill() {
     let base = host.url("");
     let token = tokens["alice"].clone();
     let stop = AtomicBool::new(false);
+    let written = AtomicUsize::new(0);
     let acknowledged: Vec<(String, String)> = std::thread::scope(|scope| {
         let writers: Vec<_> = (0..3)
             .map(|writer| {
-                let (base, token, stop) = (&base, &token, &stop);
+                let (base, token, stop, written) = (&base, &token, &stop, &written);
                 scope.spawn(move || {
                     let client = reqwest::blocking::Client::builder()
                         .timeout(Duration::from_secs(30))
@@ -260,12 +261,19 @@ fn acknowledged_writes_survive_a_kill() {
                             break;
                         };
                         done.push((id, body["commit"].as_str().expect("commit").to_owned()));
+                        written.fetch_add(1, Ordering::SeqCst);
                     }
                     done
                 })
             })
             .collect();
-        std::thread::sleep(Duration::from_millis(1500));
+        // Kill while writes are in flight: after the first acknowledged
+        // one (the first start imports the system volume), not on a clock.
+        let started = Instant::now();
+        while written.load(Ordering::SeqCst) < 3 && started.elapsed() < Duration::from_secs(60) {
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        std::thread::sleep(Duration::from_millis(300));
         host.kill();
         stop.store(true, Ordering::SeqCst);
         writers

@@ -2,15 +2,24 @@
 //! follows the format of `docs/skills.md`, and every executable skill, run
 //! natively under the same contract as in the browser, computes the right
 //! thing. Python skills run under `python3`, JavaScript and Three.js skills
-//! under `node`, circuits under `ngspice`; a missing tool fails the test with
-//! install advice.
+//! under `node`, circuits under `ngspice`, and Rust components as native
+//! programs built with cargo and the skill SDK; a missing tool fails the
+//! test with install advice.
 
+#[path = "system_skills/descriptive_statistics.rs"]
+mod descriptive_statistics;
+#[path = "system_skills/ode_integrator.rs"]
+mod ode_integrator;
 #[path = "system_skills/runtimes.rs"]
 mod runtimes;
+#[path = "system_skills/rust_skill.rs"]
+mod rust_skill;
 #[path = "system_skills/skill_file.rs"]
 mod skill_file;
 #[path = "system_skills/spice.rs"]
 mod spice;
+#[path = "system_skills/table_transform.rs"]
+mod table_transform;
 
 use std::collections::HashSet;
 
@@ -94,11 +103,31 @@ fn the_documented_system_skills_are_shipped() {
         ("data-plot-node", Some("javascript")),
         ("json-transform-node", Some("javascript")),
         ("circuit-rc-node", Some("spice")),
+        ("ode-integrator", Some("wasm-component")),
+        ("table-transform", Some("javascript")),
+        ("descriptive-statistics", Some("python-wasm")),
     ];
     for (id, ty) in expected {
         assert!(ids.contains(id), "missing system skill {id}");
         assert_eq!(SkillFile::load(id).skill_type(), ty, "type of {id}");
     }
+}
+
+#[test]
+fn compiled_system_skills_build_from_their_code_block() {
+    use llmos_core::skill::component::{self, Language};
+    for (id, language) in [
+        ("ode-integrator", Language::Rust),
+        ("table-transform", Language::Javascript),
+        ("descriptive-statistics", Language::Python),
+    ] {
+        let skill = SkillFile::load(id).skill;
+        assert_eq!(Language::of(&skill), Some(language), "{id}");
+        assert!(component::source_digest(&skill).is_some(), "{id}");
+    }
+    // The others run as source in the browser.
+    let interpreted = SkillFile::load("json-transform-node").skill;
+    assert_eq!(Language::of(&interpreted), None);
 }
 
 #[test]

@@ -1,18 +1,21 @@
 //! Shared by the workflows end-to-end tests and benchmark: an app with the
-//! auth, skills and workflows components on the real host (with a copy of
-//! the shipped system skills), users with tokens, HTTP helpers, and a
-//! reader of recorded traces straight from the app's database.
+//! auth, skills, workflows and web (for `/health`) components on the real
+//! host (with a copy of the shipped system skills), users with tokens,
+//! HTTP helpers, commits straight through the store, and a reader of
+//! recorded traces from the app's database.
 //!
 //! Build the artifacts first (from the workspace root):
 //!     cargo build --release -p llmos-host
-//!     cargo build --target wasm32-wasip2 --release -p auth -p skills -p workflows
+//!     cargo build --target wasm32-wasip2 --release -p auth -p skills -p workflows -p web
 #![allow(dead_code)]
 
 use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
 
+use llmos_core::ids::{PrincipalId, VolumeId};
 use llmos_store::traces::TraceIndex;
-use llmos_store::{RusqliteExecutor, SqlStore, Volumes};
+use llmos_store::volume::CommitRequest;
+use llmos_store::{GitTime, RusqliteExecutor, Signature, SqlStore, VolumePath, Volumes};
 use llmos_tests::{Host, HostConfig, Reply, target_dir, workspace_root};
 use serde_json::{Value, json};
 
@@ -38,7 +41,7 @@ fn component(name: &str) -> PathBuf {
         path.is_file(),
         "{} is missing; build it first with:\n    \
          cargo build --release -p llmos-host && cargo build --target wasm32-wasip2 \
-         --release -p auth -p skills -p workflows",
+         --release -p auth -p skills -p workflows -p web",
         path.display()
     );
     path
@@ -68,12 +71,18 @@ pub struct Env {
 impl Env {
     pub fn start() -> Env {
         let dir = tempfile::tempdir().expect("app dir");
+        std::fs::create_dir_all(dir.path().join("dist")).expect("dist dir");
         let manifest = format!(
             r#"spin_manifest_version = 2
 [application]
 name = "workflows-test"
 [variables]
 admin_token = {{ required = true, secret = true }}
+skill_fuel = {{ default = "" }}
+skill_memory_mib = {{ default = "" }}
+[[trigger.http]]
+route = "/health"
+component = "web"
 [[trigger.http]]
 route = "/auth/..."
 component = "auth"
@@ -86,6 +95,9 @@ component = "skills"
 [[trigger.http]]
 route = "/workflows/..."
 component = "workflows"
+[component.web]
+source = {web:?}
+files = [{{ source = "dist", destination = "/dist" }}]
 [component.auth]
 source = {auth:?}
 sqlite_databases = ["default"]
@@ -102,7 +114,10 @@ source = {workflows:?}
 sqlite_databases = ["default"]
 [component.workflows.variables]
 admin_token = "{{{{ admin_token }}}}"
+skill_fuel = "{{{{ skill_fuel }}}}"
+skill_memory_mib = "{{{{ skill_memory_mib }}}}"
 "#,
+            web = component("web").to_string_lossy(),
             auth = component("auth").to_string_lossy(),
             skills = component("skills").to_string_lossy(),
             workflows = component("workflows").to_string_lossy(),
@@ -222,6 +237,31 @@ admin_token = "{{{{ admin_token }}}}"
         reply.json()["commit"].as_str().expect("commit").to_owned()
     }
 
+    fn database(&self) -> RusqliteExecutor {
+        RusqliteExecutor::open(self.host.data_dir().join("sqlite_db.db"))
+            .expect("open the app's database")
+    }
+
+    /// Commits files (`(path, bytes)`) into `user`'s volume in one commit,
+    /// straight through the store (as a `git push` would land them);
+    /// returns the commit.
+    pub fn commit_files(&self, user: &str, files: &[(&str, Vec<u8>)]) -> String {
+        let db = self.database();
+        let volumes = Volumes::new(SqlStore::new(&db));
+        let email = format!("{user}@users.llmos.local");
+        let author = Signature::new(user, &email, GitTime::utc(1_790_000_000));
+        let mut request = CommitRequest::new(author, "Add files");
+        for (path, bytes) in files {
+            request = request.put(VolumePath::new(path).expect("a path"), bytes.clone());
+        }
+        let volume = VolumeId::User(PrincipalId::user(user).expect("user id"));
+        volumes
+            .commit(&volume, request)
+            .expect("commit into the user's volume")
+            .commit
+            .to_string()
+    }
+
     /// Every commit id of a volume, newest first.
     pub fn commits(&self, volume: &str) -> Vec<String> {
         let reply = self.get(
@@ -245,8 +285,7 @@ admin_token = "{{{{ admin_token }}}}"
     /// A recorded trace, read from the app's database and the user's
     /// volume (the traces API belongs to another component).
     pub fn trace(&self, trace_id: &str) -> Option<Value> {
-        let db = RusqliteExecutor::open(self.host.data_dir().join("sqlite_db.db"))
-            .expect("open the app's database");
+        let db = self.database();
         let index = TraceIndex::new(&db);
         let row = index.get(trace_id).expect("read the trace index")?;
         let volumes = Volumes::new(SqlStore::new(&db));
@@ -256,8 +295,7 @@ admin_token = "{{{{ admin_token }}}}"
 
     /// Number of indexed traces of a user.
     pub fn trace_count(&self, user: &str) -> usize {
-        let db = RusqliteExecutor::open(self.host.data_dir().join("sqlite_db.db"))
-            .expect("open the app's database");
+        let db = self.database();
         let user = llmos_core::ids::PrincipalId::user(user).expect("user id");
         let index = TraceIndex::new(&db);
         let mut count = 0;

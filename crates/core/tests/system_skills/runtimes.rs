@@ -9,6 +9,7 @@ use std::process::{Command, Stdio};
 
 use serde_json::{Map, Value, json};
 
+use crate::rust_skill;
 use crate::skill_file::SkillFile;
 use crate::spice;
 use llmos_core::skill::netlist;
@@ -108,6 +109,19 @@ pub fn run(skill: &SkillFile, given: Value) -> Result<Map<String, Value>, String
             );
             Ok(Map::from_iter([(outputs[0].name.clone(), waveform)]))
         }
+        Some("wasm-component") => {
+            assert!(
+                code.info.eq_ignore_ascii_case("rust") || code.info.eq_ignore_ascii_case("rs"),
+                "{}: only Rust components have a native runtime here, not {}",
+                skill.stem,
+                code.info
+            );
+            let reply = rust_skill::call(skill, &code.code, &inputs);
+            check_described_ports(skill, &reply.describe);
+            reply
+                .result
+                .map_err(|(code, message)| format!("{code}: {message}"))
+        }
         other => panic!("{}: no native runtime for type {other:?}", skill.stem),
     }?;
     check_output_names(skill, &outputs);
@@ -129,6 +143,49 @@ fn check_output_names(skill: &SkillFile, outputs: &Map<String, Value>) {
         "{}: returned keys must be exactly the declared outputs",
         skill.stem
     );
+}
+
+/// A component's `describe` must name the file's ports with the file's
+/// types, in the same order; an input the file leaves optional without a
+/// default must be optional in the component too (one with a default is
+/// always supplied, so the component may require it).
+fn check_described_ports(skill: &SkillFile, describe: &Value) {
+    for key in ["inputs", "outputs"] {
+        let declared: Vec<(String, String)> = skill
+            .ports(key)
+            .into_iter()
+            .map(|p| (p.name, p.ty.to_string()))
+            .collect();
+        let described: Vec<(String, String)> = describe[key]
+            .as_array()
+            .unwrap_or_else(|| panic!("{}: describe lists no {key}", skill.stem))
+            .iter()
+            .map(|p| {
+                let text = |k: &str| p[k].as_str().unwrap_or_default().to_owned();
+                (text("name"), text("type"))
+            })
+            .collect();
+        assert_eq!(
+            described, declared,
+            "{}: the component's {key} differ from the front matter",
+            skill.stem
+        );
+    }
+    for (port, described) in skill
+        .ports("inputs")
+        .iter()
+        .zip(describe["inputs"].as_array().into_iter().flatten())
+    {
+        if !port.required && port.default.is_none() {
+            assert_eq!(
+                described["required"],
+                json!(false),
+                "{}: input `{}` is optional in the file but required by the component",
+                skill.stem,
+                port.name
+            );
+        }
+    }
 }
 
 /// Speaks the runners' protocol: a JSON request on stdin, one JSON reply
