@@ -8,10 +8,9 @@
 //! | `DELETE /auth/tokens/{token_id}` | admin | `200 {"token_id","revoked":true}` |
 //! | `GET /auth/me` | any token | `200 {"user_id","team_ids","role"}` |
 
-use llmos_guest::auth::{self, NewToken};
+use llmos_guest::auth::{self, IssuedToken, NewToken, RevokedToken, TokenList};
 use llmos_guest::http::{self, method_name};
 use llmos_guest::{ApiError, ApiResult};
-use serde_json::json;
 use spin_sdk::http::{Method, Request, Response};
 use spin_sdk::http_component;
 
@@ -25,27 +24,26 @@ fn route(req: &Request) -> ApiResult<Response> {
     let segments: Vec<&str> = segments.iter().map(String::as_str).collect();
     let (db, identity) = llmos_guest::open_authenticated(req, &[])?;
     match (req.method(), segments.as_slice()) {
-        (Method::Get, ["auth", "me"]) => http::ok(&json!({
-            "user_id": identity.user_id,
-            "team_ids": identity.team_ids,
-            "role": identity.role,
-        })),
+        (Method::Get, ["auth", "me"]) => http::ok(&identity),
         (Method::Post, ["auth", "tokens"]) => {
             identity.require_admin()?;
             let request: NewToken = http::read_json(req)?;
             let (token, info) = auth::issue_token(&db, request)?;
-            let mut body = serde_json::to_value(&info).map_err(ApiError::internal)?;
-            body["token"] = json!(token);
-            http::created(&body)
+            http::created(&IssuedToken { token, info })
         }
         (Method::Get, ["auth", "tokens"]) => {
             identity.require_admin()?;
-            http::ok(&json!({ "tokens": auth::list_tokens(&db)? }))
+            http::ok(&TokenList {
+                tokens: auth::list_tokens(&db)?,
+            })
         }
         (Method::Delete, ["auth", "tokens", token_id]) => {
             identity.require_admin()?;
             auth::revoke_token(&db, token_id)?;
-            http::ok(&json!({ "token_id": token_id, "revoked": true }))
+            http::ok(&RevokedToken {
+                token_id: (*token_id).to_owned(),
+                revoked: true,
+            })
         }
         (_, ["auth", "me"] | ["auth", "tokens"] | ["auth", "tokens", _]) => Err(
             ApiError::method_not_allowed(&method_name(req.method()), req.path()),

@@ -109,10 +109,10 @@ fn route(req: &Request) -> ApiResult<Response> {
 }
 
 fn health() -> ApiResult<Response> {
-    http::ok(&serde_json::json!({
-        "status": "ok",
-        "version": env!("CARGO_PKG_VERSION"),
-    }))
+    http::ok(&http::Health {
+        status: "ok",
+        version: env!("CARGO_PKG_VERSION"),
+    })
 }
 
 /// The file to serve for `segments`, and whether it is the page fallback.

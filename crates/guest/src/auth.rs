@@ -11,6 +11,7 @@ use sha2::{Digest, Sha256};
 use spin_sdk::http::Request;
 use spin_sdk::sqlite::Value;
 use subtle::ConstantTimeEq;
+use utoipa::ToSchema;
 
 use llmos_core::ids::{PrincipalId, VolumeId};
 
@@ -39,7 +40,7 @@ pub const MIGRATIONS: &[Migration] = &[Migration {
         )"],
 }];
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum Role {
     User,
@@ -67,9 +68,11 @@ impl Role {
 }
 
 /// Who is calling, as established from the bearer token.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, ToSchema)]
 pub struct Identity {
+    #[schema(value_type = String, example = "alice")]
     pub user_id: PrincipalId,
+    #[schema(value_type = Vec<String>)]
     pub team_ids: Vec<PrincipalId>,
     pub role: Role,
 }
@@ -270,13 +273,15 @@ pub fn identify(token: &str, db: &Db) -> ApiResult<Identity> {
 }
 
 /// What an admin asks for when issuing a token.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NewToken {
     pub user_id: String,
     #[serde(default)]
     pub team_ids: Vec<String>,
+    /// `user` (the default) or `admin`.
     #[serde(default = "default_role")]
+    #[schema(default = "user", pattern = "^(user|admin)$")]
     pub role: String,
     #[serde(default)]
     pub label: Option<String>,
@@ -290,7 +295,7 @@ fn default_role() -> String {
 }
 
 /// A token's public description (never the secret itself).
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
 pub struct TokenInfo {
     pub token_id: String,
     pub user_id: String,
@@ -300,6 +305,28 @@ pub struct TokenInfo {
     pub created_at: i64,
     pub expires_at: Option<i64>,
     pub revoked_at: Option<i64>,
+}
+
+/// `201` of `POST /auth/tokens`: the secret, shown this once, and its
+/// description.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct IssuedToken {
+    pub token: String,
+    #[serde(flatten)]
+    pub info: TokenInfo,
+}
+
+/// `200` of `GET /auth/tokens`.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct TokenList {
+    pub tokens: Vec<TokenInfo>,
+}
+
+/// `200` of `DELETE /auth/tokens/{token_id}`.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct RevokedToken {
+    pub token_id: String,
+    pub revoked: bool,
 }
 
 /// Longest label accepted on a token.

@@ -10,7 +10,29 @@
 use std::borrow::Cow;
 use std::fmt;
 
+use serde::Serialize;
 use spin_sdk::http::Response;
+use utoipa::ToSchema;
+
+/// The body of every error answer (API.md): `{"error": {...}}`.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct ErrorBody {
+    pub error: ErrorObject,
+}
+
+/// What failed and where.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct ErrorObject {
+    /// A kebab-case code, stable for programs (`skill-not-found`).
+    #[schema(example = "skill-not-found")]
+    pub code: String,
+    /// What went wrong and where, for people.
+    pub message: String,
+    /// Details that locate the problem (`line`, `port`, `import`, …).
+    #[serde(flatten)]
+    #[schema(additional_properties)]
+    pub details: serde_json::Map<String, serde_json::Value>,
+}
 
 /// A failure with the HTTP status and JSON body it is answered with.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -109,10 +131,18 @@ impl ApiError {
 
     /// The JSON body of this error.
     pub fn body(&self) -> serde_json::Value {
-        let mut error = self.details.clone();
-        error.insert("code".into(), self.code.as_ref().into());
-        error.insert("message".into(), self.message.clone().into());
-        serde_json::json!({ "error": error })
+        let mut details = self.details.clone();
+        // `code` and `message` are never replaced by a detail.
+        details.remove("code");
+        details.remove("message");
+        let body = ErrorBody {
+            error: ErrorObject {
+                code: self.code.to_string(),
+                message: self.message.clone(),
+                details,
+            },
+        };
+        serde_json::to_value(body).expect("an error body serialises")
     }
 
     pub fn into_response(self) -> Response {

@@ -30,6 +30,15 @@ pub fn json_response<T: Serialize + ?Sized>(status: u16, value: &T) -> Response 
 }
 
 /// `200 OK` with a JSON body.
+/// `200` of `GET /health`.
+#[derive(Debug, Clone, serde::Serialize, utoipa::ToSchema)]
+pub struct Health {
+    #[schema(example = "ok")]
+    pub status: &'static str,
+    /// The app's version.
+    pub version: &'static str,
+}
+
 pub fn ok<T: Serialize + ?Sized>(value: &T) -> ApiResult<Response> {
     Ok(json_response(200, value))
 }
