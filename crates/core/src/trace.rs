@@ -27,7 +27,7 @@ pub const MAX_SKILLS: usize = 5000;
 /// Largest serialized `details`, so one trace cannot bloat a volume.
 pub const MAX_DETAILS_BYTES: usize = 256 * 1024;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "kebab-case")]
 pub enum TraceKind {
     /// One chat turn.
@@ -59,7 +59,7 @@ impl fmt::Display for TraceKind {
     }
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "kebab-case")]
 pub enum Outcome {
     Success,
@@ -84,12 +84,14 @@ impl Outcome {
 }
 
 /// One trace, as stored in the user's volume and returned by the API.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Trace {
     pub trace_id: String,
     pub kind: TraceKind,
+    #[schema(value_type = String)]
     pub user_id: PrincipalId,
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<String>)]
     pub team_id: Option<PrincipalId>,
     /// Milliseconds since the Unix epoch.
     pub created_at: i64,
@@ -105,7 +107,9 @@ pub struct Trace {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
     pub duration_ms: u64,
+    /// What the run or turn recorded: per node or per message, by kind.
     #[serde(default, skip_serializing_if = "Map::is_empty")]
+    #[schema(value_type = Object)]
     pub details: Map<String, Value>,
 }
 

@@ -68,7 +68,7 @@ pub enum TraceStoreError {
 }
 
 /// The indexed part of a trace: everything but `details`.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct TraceRow {
     pub trace_id: String,
     pub user_id: String,
@@ -86,7 +86,7 @@ pub struct TraceRow {
 }
 
 /// One page of a listing.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct TracePage {
     pub traces: Vec<TraceRow>,
     /// Pass as `cursor` to get the next page; absent on the last page.
