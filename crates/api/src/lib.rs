@@ -4,19 +4,24 @@
 //! that type, in `llmos-guest` and the crates below it), so the document
 //! changes when the code does.
 //!
-//! Each operation is declared once, below, with its parameters, request
-//! body, every response status and the role it needs. The tests of this
-//! crate keep `docs/openapi.json` equal to [`document_json`].
-//!
-//! Covered so far: `/health`, the token routes of `/auth` and `/traces`.
+//! Each operation is declared once, with its parameters, request body,
+//! every response status and the role it needs: `/health` and `/auth`
+//! here, each other route group in its own module, whose document
+//! [`openapi`] merges into this one. The tests of this crate keep
+//! `docs/openapi.json` equal to [`document_json`].
 
-use llmos_core::trace::{Outcome, Trace, TraceKind};
+mod chat;
+mod evolve;
+mod skills;
+mod traces;
+mod web;
+mod workflows;
+
 use llmos_guest::auth::{
     Identity, IssuedToken, NewToken, RevokedToken, Role, TokenInfo, TokenList,
 };
 use llmos_guest::error::{ErrorBody, ErrorObject};
 use llmos_guest::http::Health;
-use llmos_store::traces::{TracePage, TraceRow};
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
@@ -38,9 +43,7 @@ pub const BEARER: &str = "bearer";
         auth_me,
         auth_issue_token,
         auth_list_tokens,
-        auth_revoke_token,
-        traces_list,
-        traces_show
+        auth_revoke_token
     ),
     components(schemas(
         ErrorBody,
@@ -52,19 +55,13 @@ pub const BEARER: &str = "bearer";
         TokenInfo,
         IssuedToken,
         TokenList,
-        RevokedToken,
-        TraceKind,
-        Outcome,
-        Trace,
-        TraceRow,
-        TracePage
+        RevokedToken
     )),
     modifiers(&BearerScheme),
     security(("bearer" = [])),
     tags(
         (name = "health", description = "Liveness, without a token."),
-        (name = "auth", description = "API tokens: issue, list, revoke, whoami."),
-        (name = "traces", description = "What chat turns and workflow runs recorded.")
+        (name = "auth", description = "API tokens: issue, list, revoke, whoami.")
     )
 )]
 struct ApiDoc;
@@ -92,6 +89,12 @@ impl Modify for BearerScheme {
 /// The document.
 pub fn openapi() -> utoipa::openapi::OpenApi {
     let mut doc = ApiDoc::openapi();
+    doc.merge(skills::Doc::openapi());
+    doc.merge(workflows::Doc::openapi());
+    doc.merge(chat::Doc::openapi());
+    doc.merge(evolve::Doc::openapi());
+    doc.merge(traces::Doc::openapi());
+    doc.merge(web::Doc::openapi());
     doc.info.version = env!("CARGO_PKG_VERSION").to_owned();
     doc
 }
@@ -180,41 +183,3 @@ fn auth_list_tokens() {}
 #[allow(dead_code)]
 fn auth_revoke_token() {}
 
-#[utoipa::path(
-    get,
-    path = "/traces",
-    tag = "traces",
-    operation_id = "traces-list",
-    summary = "A user's traces, newest first. Role: the user, or an admin for anyone.",
-    params(
-        ("user_id" = Option<String>, Query, description = "Whose traces; the token's user when absent."),
-        ("limit" = Option<u32>, Query, minimum = 1, maximum = 500, description = "Page size, 1 to 500 (default 50)."),
-        ("cursor" = Option<String>, Query, description = "The `next` of the page before."),
-        ("kind" = Option<TraceKind>, Query, description = "Only traces of this kind.")
-    ),
-    responses(
-        (status = 200, description = "One page; `next` is absent on the last.", body = TracePage),
-        (status = 400, description = "A bad `limit`, `kind` or `cursor`.", body = ErrorBody),
-        (status = 401, description = "No valid token.", body = ErrorBody),
-        (status = 403, description = "`user_id` names another user and the token is not an admin's.", body = ErrorBody)
-    )
-)]
-#[allow(dead_code)]
-fn traces_list() {}
-
-#[utoipa::path(
-    get,
-    path = "/traces/{trace_id}",
-    tag = "traces",
-    operation_id = "traces-show",
-    summary = "One whole trace. Role: its user, or an admin.",
-    params(("trace_id" = String, Path, description = "The trace's id.")),
-    responses(
-        (status = 200, description = "The trace as stored in its user's volume.", body = Trace),
-        (status = 401, description = "No valid token.", body = ErrorBody),
-        (status = 403, description = "The trace is another user's.", body = ErrorBody),
-        (status = 404, description = "No trace has that id.", body = ErrorBody)
-    )
-)]
-#[allow(dead_code)]
-fn traces_show() {}

@@ -97,10 +97,29 @@ fn every_operation_is_identified_answered_and_guarded() {
                 "{at}: no success response"
             );
             for (status, response) in responses {
-                assert!(
-                    response["content"]["application/json"]["schema"].is_object(),
-                    "{at} {status}: no JSON schema"
-                );
+                // A bodiless answer declares no content; every other one
+                // names its media types, each with a schema.
+                if status == "304" || status == "204" {
+                    assert!(response.get("content").is_none(), "{at} {status}");
+                    continue;
+                }
+                let content = response["content"]
+                    .as_object()
+                    .unwrap_or_else(|| panic!("{at} {status}: no content"));
+                assert!(!content.is_empty(), "{at} {status}: no media type");
+                for (media, body) in content {
+                    assert!(
+                        body["schema"].is_object(),
+                        "{at} {status} {media}: no schema"
+                    );
+                }
+                if status.starts_with('4') || status.starts_with('5') {
+                    assert_eq!(
+                        response["content"]["application/json"]["schema"]["$ref"],
+                        "#/components/schemas/ErrorBody",
+                        "{at} {status}: errors answer the error body"
+                    );
+                }
             }
             if path == "/health" {
                 assert_eq!(op["security"], serde_json::json!([{}]), "{at}");

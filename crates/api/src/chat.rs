@@ -1,0 +1,7 @@
+//! `/chat`: the `chat` component.
+
+use utoipa::OpenApi;
+
+#[derive(OpenApi)]
+#[openapi()]
+pub(crate) struct Doc;
