@@ -233,6 +233,43 @@ macro_rules! string_serde {
 string_serde!(SkillId, SkillId::new);
 string_serde!(PrincipalId, |s: &str| PrincipalId::new("id", s));
 
+/// The schemas of the identifiers in the OpenAPI document: strings with
+/// the pattern the constructors check. A pattern cannot say everything a
+/// constructor refuses (a principal's `..` or `.lock`), so it admits a
+/// little more, never less.
+macro_rules! string_schema {
+    ($ty:ident, $pattern:expr, $description:expr) => {
+        impl utoipa::PartialSchema for $ty {
+            fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+                utoipa::openapi::ObjectBuilder::new()
+                    .schema_type(utoipa::openapi::schema::Type::String)
+                    .pattern(Some($pattern))
+                    .description(Some($description))
+                    .into()
+            }
+        }
+
+        impl utoipa::ToSchema for $ty {}
+    };
+}
+
+string_schema!(
+    SkillId,
+    "^[a-z0-9][a-z0-9-]{0,63}$",
+    "A skill id: lowercase letters, digits and `-`, starting with a letter or digit."
+);
+string_schema!(
+    PrincipalId,
+    "^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$",
+    "A user or team id: letters, digits, `_`, `.` and `-`, starting with a letter or \
+     digit, never `..` nor a trailing `.` or `.lock`."
+);
+string_schema!(
+    VolumeId,
+    "^(system|(teams|users)/[A-Za-z0-9][A-Za-z0-9_.-]{0,63})$",
+    "A volume: `system`, `teams/{team_id}` or `users/{user_id}`."
+);
+
 #[cfg(test)]
 mod tests {
     use super::*;
