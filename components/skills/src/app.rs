@@ -191,4 +191,4 @@ impl<'d> App<'d> {
     }
 }
 
-pub use llmos_guest::volumes::{commit_id, commit_json};
+pub use llmos_guest::volumes::commit_id;

@@ -6,10 +6,10 @@
 //! the path they will be stored at, so errors name that path and line.
 
 use llmos_core::ids::SkillId;
-use llmos_core::skill::{self, MAX_SKILL_FILE_BYTES, PortFields, Skill, SkillFields};
+use llmos_core::skill::{self, MAX_SKILL_FILE_BYTES, Skill, SkillFields};
+use llmos_guest::api::skills::SkillWrite;
 use llmos_guest::http::{self, Query};
 use llmos_guest::{ApiError, ApiResult};
-use serde::Deserialize;
 
 use crate::errors;
 
@@ -33,46 +33,6 @@ impl Format {
             ))),
         }
     }
-}
-
-/// The JSON form: the skill's fields plus where to write it.
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct JsonWrite {
-    #[serde(default)]
-    user_id: Option<String>,
-    #[serde(default)]
-    team_id: Option<String>,
-    #[serde(default)]
-    volume: Option<String>,
-    #[serde(default)]
-    skill_id: Option<String>,
-    #[serde(default)]
-    name: Option<String>,
-    #[serde(default)]
-    category: Option<String>,
-    #[serde(default)]
-    description: Option<String>,
-    #[serde(default)]
-    content: String,
-    #[serde(default)]
-    keywords: Vec<String>,
-    #[serde(default)]
-    status: Option<String>,
-    #[serde(default, rename = "type")]
-    kind: Option<String>,
-    #[serde(default)]
-    runtime: Option<String>,
-    #[serde(default)]
-    execution_mode: Option<String>,
-    #[serde(default)]
-    inputs: Vec<PortFields>,
-    #[serde(default)]
-    outputs: Vec<PortFields>,
-    #[serde(default)]
-    code: Option<String>,
-    #[serde(default)]
-    code_language: Option<String>,
 }
 
 /// Where a write goes: `user_id`, `team_id` and `volume` as the request
@@ -104,7 +64,7 @@ pub fn parse(format: Format, bytes: &[u8], query: &Query) -> ApiResult<WriteBody
     let from_query = |name: &str| query.get(name).map(str::to_owned);
     match format {
         Format::Json => {
-            let body: JsonWrite = parse_object(bytes)?;
+            let body: SkillWrite = parse_object(bytes)?;
             Ok(WriteBody {
                 target: Target {
                     user_id: body.user_id.or_else(|| from_query("user_id")),

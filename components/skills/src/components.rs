@@ -21,6 +21,7 @@ use llmos_core::skill::component::{
     ComponentInfo, Language, MAX_COMPONENT_BYTES, inspect, source_digest,
 };
 use llmos_core::skill::{self, Skill};
+use llmos_guest::api::skills::{BuildRequest, ComponentStored, ComponentView};
 use llmos_guest::http::{self, Query};
 use llmos_guest::{ApiError, ApiResult};
 use llmos_skill_runtime::{LoadError, SkillRuntime};
@@ -28,8 +29,6 @@ use llmos_store::catalog::SkillComponent;
 use llmos_store::object::ObjectId;
 use llmos_store::volume::{At, CommitRequest};
 use llmos_store::{VolumeError, VolumePath};
-use serde::Deserialize;
-use serde_json::{Value, json};
 use spin_sdk::http::{Request, Response};
 
 use crate::app::{App, commit_id};
@@ -38,27 +37,24 @@ use crate::builder::{self, Verdict};
 use crate::errors;
 use crate::skills::{companion, file_bytes, listed_path, not_found, resolve, skill_id};
 
-/// The JSON of a component in skill responses.
-pub fn component_json(component: &SkillComponent, skill: &Skill) -> Value {
+/// A component as skill answers show it.
+pub fn component_view<'a>(component: &'a SkillComponent, skill: &Skill) -> ComponentView<'a> {
     let provenance = component.provenance.as_ref();
-    let mut value = json!({
-        "sha256": component.sha256,
-        "size": component.size,
-        "blob": component.blob.to_string(),
-        "path": component.path,
-        "language": provenance
+    ComponentView {
+        sha256: &component.sha256,
+        size: component.size,
+        blob: component.blob.to_string(),
+        path: &component.path,
+        language: provenance
             .map(|p| p.language)
             .or_else(|| Language::of(skill))
             .map(Language::as_str),
-        "toolchain": provenance.map(|p| p.toolchain.as_str()),
-        "source_sha256": provenance.map(|p| p.source_sha256.as_str()),
-        "state": component.state,
-        "runnable": component.runnable,
-    });
-    if let Some(error) = &component.error {
-        value["error"] = json!(error);
+        toolchain: provenance.map(|p| p.toolchain.as_str()),
+        source_sha256: provenance.map(|p| p.source_sha256.as_str()),
+        state: component.state,
+        runnable: component.runnable,
+        error: component.error.as_deref(),
     }
-    value
 }
 
 /// A compiled skill file read at one commit of one volume.
@@ -243,25 +239,14 @@ pub fn put(app: &App, req: &Request, id: &str) -> ApiResult<Response> {
     answer(app, &at, commit, "uploaded", created)
 }
 
-#[derive(Debug, Default, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct BuildBody {
-    #[serde(default)]
-    volume: Option<String>,
-    #[serde(default)]
-    user_id: Option<String>,
-    #[serde(default)]
-    team_id: Option<String>,
-}
-
 /// `POST /skills/{id}/build` (`?volume=` or `{"volume"}`): has the builder
 /// service build the skill file as it is in that volume, checks what it
 /// returns and commits it beside the file.
 pub fn build(app: &App, req: &Request, id: &str) -> ApiResult<Response> {
     let id = skill_id(id)?;
     let q = Query::of(req);
-    let body: BuildBody = if req.body().iter().all(u8::is_ascii_whitespace) {
-        BuildBody::default()
+    let body: BuildRequest = if req.body().iter().all(u8::is_ascii_whitespace) {
+        BuildRequest::default()
     } else {
         body::read_object(req)?
     };
@@ -478,7 +463,7 @@ fn answer(
     app: &App,
     at: &SkillAt,
     commit: ObjectId,
-    status: &str,
+    status: &'static str,
     changed: bool,
 ) -> ApiResult<Response> {
     let component = app
@@ -486,13 +471,13 @@ fn answer(
         .component_at(&at.volume, commit, at.path.as_str(), &at.skill)
         .map_err(errors::catalog)?
         .ok_or_else(|| ApiError::internal("the committed component is not there"))?;
-    http::ok(&json!({
-        "status": status,
-        "skill_id": at.skill.id(),
-        "volume": at.volume,
-        "commit": commit.to_string(),
-        "path": component.path,
-        "changed": changed,
-        "component": component_json(&component, &at.skill),
-    }))
+    http::ok(&ComponentStored {
+        status,
+        skill_id: at.skill.id(),
+        volume: &at.volume,
+        commit: commit.to_string(),
+        path: &component.path,
+        changed,
+        component: component_view(&component, &at.skill),
+    })
 }

@@ -8,15 +8,19 @@ use std::collections::HashMap;
 use llmos_core::ids::{SkillId, VolumeId};
 use llmos_core::skill::component::{Language, component_path};
 use llmos_core::skill::{self, SkillStatus};
+use llmos_guest::api::CommitEntry;
+use llmos_guest::api::skills::{
+    PromoteRequest, RollbackRequest, SkillAnswer, SkillCreated, SkillDeleted, SkillDiff,
+    SkillHistory, SkillList, SkillPromoted, SkillRolledBack, SkillUpdated,
+};
 use llmos_guest::http::{self, Query};
 use llmos_guest::{ApiError, ApiResult};
 use llmos_store::catalog::{CatalogEntry, FreshState, ListQuery, SkillLocation, TypeFilter};
 use llmos_store::volume::{At, CommitMeta, CommitRequest};
-use serde::Deserialize;
-use serde_json::json;
+use serde_json::value::RawValue;
 use spin_sdk::http::{Request, Response};
 
-use crate::app::{App, commit_id, commit_json};
+use crate::app::{App, commit_id};
 use crate::body::{self, Format, Target};
 use crate::errors;
 
@@ -96,22 +100,21 @@ pub fn list(app: &App, req: &Request) -> ApiResult<Response> {
         .list_summaries(&view, &query)
         .map_err(errors::catalog)?;
     let problems = catalog.problems(&scope).map_err(errors::catalog)?;
-    // Summaries are stored as JSON: the body is assembled, not re-encoded.
-    let mut body = format!(
-        "{{\"total\":{},\"offset\":{},\"limit\":{},\"skills\":[",
-        listing.total,
-        query.offset,
-        query.limit.map_or("null".to_owned(), |l| l.to_string())
-    );
-    for (i, summary) in listing.summaries.iter().enumerate() {
-        if i > 0 {
-            body.push(',');
-        }
-        body.push_str(summary);
-    }
-    body.push_str("],\"errors\":");
-    body.push_str(&serde_json::to_string(&problems).map_err(ApiError::internal)?);
-    body.push('}');
+    // Summaries are stored as JSON: they are passed through, not re-encoded.
+    let skills = listing
+        .summaries
+        .iter()
+        .map(|summary| serde_json::from_str::<&RawValue>(summary))
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(|e| ApiError::internal(format_args!("a stored summary is not JSON: {e}")))?;
+    let body = serde_json::to_vec(&SkillList {
+        total: listing.total,
+        offset: query.offset,
+        limit: query.limit,
+        skills,
+        errors: &problems,
+    })
+    .map_err(ApiError::internal)?;
     let mut response = Response::builder();
     response
         .status(200)
@@ -198,24 +201,27 @@ pub fn show(app: &App, req: &Request, id: &str) -> ApiResult<Response> {
     let data = file_bytes(app, &entry)?;
     let skill = skill::parse_bytes_as(&id, Some(&entry.path), &data)
         .map_err(|e| ApiError::internal(format_args!("indexed skill no longer parses: {e}")))?;
-    let mut value = serde_json::to_value(&skill).map_err(ApiError::internal)?;
-    value["volume"] = json!(entry.volume);
-    value["commit"] = json!(entry.commit.to_string());
-    value["path"] = json!(entry.path);
-    if let Some(status) = entry.status {
-        value["status"] = json!(status);
-    }
-    if Language::of(&skill).is_some() {
-        // The facts come from the catalog's table, not from the bytes.
-        let found = app
-            .catalog()
-            .component_at(&entry.volume, entry.commit, &entry.path, &skill)
-            .map_err(errors::catalog)?;
-        value["component"] = found.map_or(serde_json::Value::Null, |c| {
-            crate::components::component_json(&c, &skill)
-        });
-    }
-    http::ok(&value)
+    let mut view = skill.view();
+    view.status = entry.status.or(view.status);
+    // The facts come from the catalog's table, not from the bytes.
+    let found = match Language::of(&skill) {
+        Some(_) => Some(
+            app.catalog()
+                .component_at(&entry.volume, entry.commit, &entry.path, &skill)
+                .map_err(errors::catalog)?,
+        ),
+        None => None,
+    };
+    http::ok(&SkillAnswer {
+        skill: view,
+        volume: &entry.volume,
+        commit: entry.commit.to_string(),
+        path: &entry.path,
+        component: found.as_ref().map(|c| {
+            c.as_ref()
+                .map(|c| crate::components::component_view(c, &skill))
+        }),
+    })
 }
 
 /// `GET /skills/{id}/raw`: the file exactly as stored.
@@ -262,13 +268,13 @@ pub fn create(app: &App, req: &Request) -> ApiResult<Response> {
         )
     })?;
     app.fresh(std::slice::from_ref(&volume))?;
-    http::created(&json!({
-        "status": "created",
-        "skill_id": id,
-        "volume": volume,
-        "commit": outcome.commit.to_string(),
-        "path": path.as_str(),
-    }))
+    http::created(&SkillCreated {
+        status: "created",
+        skill_id: &id,
+        volume: &volume,
+        commit: outcome.commit.to_string(),
+        path: path.as_str(),
+    })
 }
 
 /// `PUT /skills/{id}`: replaces the skill's file where the volume has it.
@@ -305,14 +311,14 @@ pub fn replace(app: &App, req: &Request, id: &str) -> ApiResult<Response> {
         Ok(CommitRequest::new(app.author(), format!("Update skill {id}")).put(path, source))
     })?;
     app.fresh(std::slice::from_ref(&volume))?;
-    http::ok(&json!({
-        "status": "updated",
-        "skill_id": id,
-        "volume": volume,
-        "commit": outcome.commit.to_string(),
-        "path": written.as_str(),
-        "changed": outcome.created,
-    }))
+    http::ok(&SkillUpdated {
+        status: "updated",
+        skill_id: &id,
+        volume: &volume,
+        commit: outcome.commit.to_string(),
+        path: written.as_str(),
+        changed: outcome.created,
+    })
 }
 
 /// `DELETE /skills/{id}?volume=`: removes the file the volume resolves
@@ -353,12 +359,12 @@ pub fn delete(app: &App, req: &Request, id: &str) -> ApiResult<Response> {
         Ok(request)
     })?;
     app.fresh(std::slice::from_ref(&volume))?;
-    http::ok(&json!({
-        "status": "deleted",
-        "skill_id": id,
-        "volume": volume,
-        "commit": outcome.commit.to_string(),
-    }))
+    http::ok(&SkillDeleted {
+        status: "deleted",
+        skill_id: &id,
+        volume: &volume,
+        commit: outcome.commit.to_string(),
+    })
 }
 
 /// The component path beside a skill file (`skills/<id>.md` →
@@ -428,37 +434,24 @@ pub fn history(app: &App, req: &Request, id: &str) -> ApiResult<Response> {
     if page.entries.is_empty() && start.is_none() {
         return Err(not_found(&id, &volume.to_string()));
     }
-    let commits: Vec<serde_json::Value> = page
-        .entries
-        .iter()
-        .map(|e| commit_json(&e.commit))
-        .collect();
-    http::ok(&json!({
-        "skill_id": id,
-        "volume": volume,
-        "path": path.as_str(),
-        "commits": commits,
-        "next": page.next.map(|c| c.to_string()),
-    }))
-}
-
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct RollbackBody {
-    commit: String,
-    #[serde(default)]
-    volume: Option<String>,
-    #[serde(default)]
-    user_id: Option<String>,
-    #[serde(default)]
-    team_id: Option<String>,
+    http::ok(&SkillHistory {
+        skill_id: &id,
+        volume: &volume,
+        path: path.as_str(),
+        commits: page
+            .entries
+            .iter()
+            .map(|e| CommitEntry::of(&e.commit))
+            .collect(),
+        next: page.next.map(|c| c.to_string()),
+    })
 }
 
 /// `POST /skills/{id}/rollback {"volume","commit"}`: a new commit that
 /// restores the skill's file as it was at `commit`.
 pub fn rollback(app: &App, req: &Request, id: &str) -> ApiResult<Response> {
     let id = skill_id(id)?;
-    let body: RollbackBody = body::read_object(req)?;
+    let body: RollbackRequest = body::read_object(req)?;
     let volume = app.writable(&Target {
         user_id: body.user_id,
         team_id: body.team_id,
@@ -485,13 +478,13 @@ pub fn rollback(app: &App, req: &Request, id: &str) -> ApiResult<Response> {
         .rollback_files(&volume, &path, &companions, commit, &meta)
         .map_err(errors::volume)?;
     app.fresh(std::slice::from_ref(&volume))?;
-    http::ok(&json!({
-        "status": "rolled-back",
-        "skill_id": id,
-        "volume": volume,
-        "commit": outcome.commit.to_string(),
-        "restored": commit.to_string(),
-    }))
+    http::ok(&SkillRolledBack {
+        status: "rolled-back",
+        skill_id: &id,
+        volume: &volume,
+        commit: outcome.commit.to_string(),
+        restored: commit.to_string(),
+    })
 }
 
 /// `GET /skills/{id}/diff?volume=&from=&to=`: a unified diff of the
@@ -523,36 +516,22 @@ pub fn diff(app: &App, req: &Request, id: &str) -> ApiResult<Response> {
         .volumes
         .diff(&volume, &path, from, to)
         .map_err(errors::volume)?;
-    http::ok(&json!({
-        "skill_id": id,
-        "volume": volume,
-        "path": diff.path,
-        "from": from.to_string(),
-        "to": to.to_string(),
-        "binary": diff.binary,
-        "diff": diff.unified,
-    }))
-}
-
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct PromoteBody {
-    skill_id: String,
-    #[serde(default)]
-    user_id: Option<String>,
-    #[serde(default)]
-    team_id: Option<String>,
-    #[serde(default)]
-    reason: Option<String>,
-    #[serde(default)]
-    target: Option<String>,
+    http::ok(&SkillDiff {
+        skill_id: &id,
+        volume: &volume,
+        path: &diff.path,
+        from: from.to_string(),
+        to: to.to_string(),
+        binary: diff.binary,
+        diff: &diff.unified,
+    })
 }
 
 /// `POST /skills/promote`: copies a skill's blob from a user's volume to a
 /// team's (`target: "team"`, for members) or from a team's to the system
 /// volume (`target: "system"`, admins only).
 pub fn promote(app: &App, req: &Request) -> ApiResult<Response> {
-    let body: PromoteBody = body::read_object(req)?;
+    let body: PromoteRequest = body::read_object(req)?;
     let id = skill_id(&body.skill_id)?;
     let (user, team) = app.principals(body.user_id.as_deref(), body.team_id.as_deref())?;
     let team = team.ok_or_else(|| {
@@ -619,13 +598,13 @@ pub fn promote(app: &App, req: &Request) -> ApiResult<Response> {
         )
         .map_err(errors::volume)?;
     app.fresh(std::slice::from_ref(&to))?;
-    http::ok(&json!({
-        "status": "promoted",
-        "skill_id": id,
-        "from": from,
-        "to": to,
-        "commit": promotion.outcome.commit.to_string(),
-        "blob": promotion.blob.to_string(),
-        "path": path.as_str(),
-    }))
+    http::ok(&SkillPromoted {
+        status: "promoted",
+        skill_id: &id,
+        from: &from,
+        to: &to,
+        commit: promotion.outcome.commit.to_string(),
+        blob: promotion.blob.to_string(),
+        path: path.as_str(),
+    })
 }

@@ -2,12 +2,13 @@
 
 use llmos_core::ids::VolumeId;
 use llmos_guest::ApiResult;
+use llmos_guest::api::CommitEntry;
+use llmos_guest::api::volumes::{VolumeHistory, VolumeStat, VolumeStats};
 use llmos_guest::http::{self, Query};
 use llmos_store::volume::HistoryQuery;
-use serde_json::json;
 use spin_sdk::http::{Request, Response};
 
-use crate::app::{App, commit_id, commit_json};
+use crate::app::{App, commit_id};
 use crate::errors;
 
 /// Default and largest number of commits in a history page.
@@ -26,22 +27,22 @@ pub fn stats(app: &App, req: &Request) -> ApiResult<Response> {
     let mut volumes = vec![user_volume.clone(), VolumeId::System];
     volumes.extend(team_volume.clone());
     app.fresh(&volumes)?;
-    let one = |volume: &VolumeId| -> ApiResult<serde_json::Value> {
+    fn one<'v>(app: &App, volume: &'v VolumeId) -> ApiResult<VolumeStat<'v>> {
         let stats = app.volumes.stats(volume, None).map_err(errors::volume)?;
         let skills = app.catalog().count(volume).map_err(errors::catalog)?;
-        Ok(json!({
-            "volume": volume,
-            "skills": skills,
-            "files": stats.files,
-            "commits": stats.commits,
-            "last_commit": stats.last_commit.as_ref().map(commit_json),
-        }))
-    };
-    http::ok(&json!({
-        "user": one(&user_volume)?,
-        "team": team_volume.as_ref().map(one).transpose()?,
-        "system": one(&VolumeId::System)?,
-    }))
+        Ok(VolumeStat {
+            volume,
+            skills,
+            files: stats.files,
+            commits: stats.commits,
+            last_commit: stats.last_commit.as_ref().map(CommitEntry::of),
+        })
+    }
+    http::ok(&VolumeStats {
+        user: one(app, &user_volume)?,
+        team: team_volume.as_ref().map(|v| one(app, v)).transpose()?,
+        system: one(app, &VolumeId::System)?,
+    })
 }
 
 /// `GET /volumes/history?volume=users/alice&limit=10&cursor=` (or
@@ -68,14 +69,13 @@ pub fn history(app: &App, req: &Request) -> ApiResult<Response> {
             },
         )
         .map_err(errors::volume)?;
-    let commits: Vec<serde_json::Value> = page
-        .entries
-        .iter()
-        .map(|e| commit_json(&e.commit))
-        .collect();
-    http::ok(&json!({
-        "volume": volume,
-        "commits": commits,
-        "next": page.next.map(|c| c.to_string()),
-    }))
+    http::ok(&VolumeHistory {
+        volume: &volume,
+        commits: page
+            .entries
+            .iter()
+            .map(|e| CommitEntry::of(&e.commit))
+            .collect(),
+        next: page.next.map(|c| c.to_string()),
+    })
 }

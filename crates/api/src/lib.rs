@@ -12,6 +12,7 @@
 
 mod chat;
 mod evolve;
+mod git;
 mod skills;
 mod traces;
 mod web;
@@ -182,4 +183,3 @@ fn auth_list_tokens() {}
 )]
 #[allow(dead_code)]
 fn auth_revoke_token() {}
-

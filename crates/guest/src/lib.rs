@@ -9,6 +9,7 @@
 //! every component answers failures the same way.
 #![forbid(unsafe_code)]
 
+pub mod api;
 pub mod auth;
 pub mod db;
 pub mod error;

@@ -200,8 +200,9 @@ impl LlmConfig {
 }
 
 /// Who said a turn.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "lowercase")]
+#[schema(as = ChatRole)]
 pub enum Role {
     User,
     Assistant,
@@ -270,7 +271,8 @@ pub struct LlmRequest {
 }
 
 /// Token counts the provider reported.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, utoipa::ToSchema)]
+#[schema(as = TokenUsage)]
 pub struct Usage {
     pub input_tokens: u64,
     pub output_tokens: u64,

@@ -85,7 +85,7 @@ use crate::volume::{At, VolumeError, Volumes};
 pub use components::{ComponentState, SkillComponent};
 pub use import::{ImportOutcome, import_initial};
 pub use layout::{AGENT_SKILL_FILE, DRAFTS_DIR, SKILLS_DIR, SkillLocation, classify};
-pub use refresh::RefreshReport;
+pub use refresh::{ListedSkill, RefreshReport};
 
 /// The name under which components record that [`MIGRATIONS`] ran;
 /// changes whenever statements are appended.
@@ -272,15 +272,17 @@ impl CatalogEntry {
 }
 
 /// A skill file the index could not read as a skill.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 pub struct CatalogProblem {
     pub volume: VolumeId,
     pub path: String,
     /// The id the file's path gives (which may itself be the problem).
     pub skill_id: String,
     #[serde(serialize_with = "serialize_id")]
+    #[schema(value_type = String)]
     pub blob: ObjectId,
     #[serde(serialize_with = "serialize_id")]
+    #[schema(value_type = String)]
     pub commit: ObjectId,
     /// [`SkillError::code`], or `skill-bad-file-name`.
     pub code: String,

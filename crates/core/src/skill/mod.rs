@@ -87,7 +87,7 @@ pub use edit::SkillUpdate;
 pub use error::SkillError;
 pub use model::{
     AgentSkillMeta, Executable, Skill, SkillFormat, SkillKind, SkillSignature, SkillStatus,
-    SkillSummary,
+    SkillSummary, SkillView,
 };
 pub use parse::{
     MAX_AGENT_COMPATIBILITY_CHARS, MAX_AGENT_DESCRIPTION_CHARS, MAX_CATEGORY_CHARS, MAX_NAME_CHARS,

@@ -12,7 +12,7 @@ use crate::types::{ExecutionMode, PortSpec, Runtime, UnknownName};
 
 /// Context skills are guidance for the LLM; executable skills are workflow
 /// nodes with typed ports and code.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "kebab-case")]
 pub enum SkillKind {
     Context,
@@ -29,7 +29,7 @@ impl SkillKind {
 }
 
 /// Which dialect of skill file the text was read as.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "kebab-case")]
 pub enum SkillFormat {
     /// LLMos skill file (`<id>.md`): context or executable.
@@ -39,7 +39,7 @@ pub enum SkillFormat {
 }
 
 /// Where a skill stands in its life cycle.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "kebab-case")]
 pub enum SkillStatus {
     /// Written (often by the evolution engine) but not yet reviewed.
@@ -101,13 +101,14 @@ pub struct Executable {
 }
 
 /// The Agent Skills fields of a `SKILL.md` file.
-#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, utoipa::ToSchema)]
 pub struct AgentSkillMeta {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub license: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub compatibility: Option<String>,
-    /// `metadata`, in file order.
+    /// `metadata`, in file order: `[key, value]` pairs.
+    #[schema(value_type = Vec<Vec<String>>)]
     pub metadata: Vec<(String, String)>,
     /// `allowed-tools`: a space-separated string or a list in the file.
     pub allowed_tools: Vec<String>,
@@ -309,41 +310,49 @@ impl Skill {
 /// The full skill as the API returns it: the summary fields, `content` (the
 /// body), `frontmatter`, and for executable skills `runtime`,
 /// `execution_mode`, `inputs`, `outputs`, `code` and `code_language`.
-impl Serialize for Skill {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        #[derive(Serialize)]
-        struct Full<'a> {
-            skill_id: &'a SkillId,
-            name: &'a str,
-            category: &'a str,
-            description: &'a str,
-            keywords: &'a [String],
-            #[serde(rename = "type")]
-            kind: SkillKind,
-            #[serde(skip_serializing_if = "Option::is_none")]
-            status: Option<SkillStatus>,
-            format: SkillFormat,
-            content: &'a str,
-            frontmatter: &'a serde_json::Value,
-            #[serde(skip_serializing_if = "Option::is_none")]
-            runtime: Option<Runtime>,
-            #[serde(skip_serializing_if = "Option::is_none")]
-            execution_mode: Option<ExecutionMode>,
-            #[serde(skip_serializing_if = "Option::is_none")]
-            inputs: Option<&'a [PortSpec]>,
-            #[serde(skip_serializing_if = "Option::is_none")]
-            outputs: Option<&'a [PortSpec]>,
-            #[serde(skip_serializing_if = "Option::is_none")]
-            code: Option<&'a str>,
-            #[serde(skip_serializing_if = "Option::is_none")]
-            code_language: Option<&'a str>,
-            #[serde(skip_serializing_if = "Option::is_none")]
-            compiled: Option<bool>,
-            #[serde(skip_serializing_if = "Option::is_none")]
-            agent: Option<&'a AgentSkillMeta>,
-        }
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct SkillView<'a> {
+    pub skill_id: &'a SkillId,
+    pub name: &'a str,
+    pub category: &'a str,
+    pub description: &'a str,
+    pub keywords: &'a [String],
+    #[serde(rename = "type")]
+    pub kind: SkillKind,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub status: Option<SkillStatus>,
+    pub format: SkillFormat,
+    /// The Markdown body, after the front matter.
+    pub content: &'a str,
+    /// The front matter as JSON.
+    #[schema(value_type = Object)]
+    pub frontmatter: &'a serde_json::Value,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub runtime: Option<Runtime>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub execution_mode: Option<ExecutionMode>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<Vec<PortSpec>>)]
+    pub inputs: Option<&'a [PortSpec]>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<Vec<PortSpec>>)]
+    pub outputs: Option<&'a [PortSpec]>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub code: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub code_language: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub compiled: Option<bool>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<AgentSkillMeta>)]
+    pub agent: Option<&'a AgentSkillMeta>,
+}
+
+impl Skill {
+    /// The skill as the API shows it.
+    pub fn view(&self) -> SkillView<'_> {
         let exec = self.executable.as_ref();
-        Full {
+        SkillView {
             skill_id: &self.id,
             name: &self.name,
             category: &self.category,
@@ -363,6 +372,11 @@ impl Serialize for Skill {
             compiled: exec.map(|e| e.compiled),
             agent: self.agent.as_ref(),
         }
-        .serialize(serializer)
+    }
+}
+
+impl Serialize for Skill {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        self.view().serialize(serializer)
     }
 }

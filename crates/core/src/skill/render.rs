@@ -37,10 +37,11 @@ use super::parse::default_execution_mode;
 use crate::types::{PortSpec, Runtime};
 
 /// One port as the API sends it; validated when the rendered file is parsed.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct PortFields {
     pub name: String,
+    /// A port type (`number`, `string`, …; see `PortType`).
     #[serde(rename = "type")]
     pub ty: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]

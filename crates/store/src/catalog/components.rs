@@ -50,7 +50,7 @@ use crate::volume::{At, VolumeError};
 const LOOKUP_BATCH: usize = 256;
 
 /// What a component beside a skill file is worth to its skill.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "kebab-case")]
 pub enum ComponentState {
     Fresh,

@@ -482,9 +482,10 @@ fn walk<S: ObjectStore>(
     Ok(result)
 }
 
-/// The listing JSON of a skill.
-#[derive(Serialize)]
-struct SummaryJson<'a> {
+/// The listing JSON of a skill, as the catalog stores it and `GET /skills`
+/// lists it.
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct ListedSkill<'a> {
     skill_id: &'a SkillId,
     name: &'a str,
     category: &'a str,
@@ -503,8 +504,10 @@ struct SummaryJson<'a> {
     compiled: bool,
     /// For compiled skills: the component's state, or `missing`.
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<String>, pattern = "^(fresh|stale|unknown|invalid|missing)$")]
     component: Option<&'static str>,
     volume: &'a VolumeId,
+    /// The commit of the volume the index read the file at.
     commit: String,
     path: &'a str,
 }
@@ -579,7 +582,7 @@ fn index_file(
         _ => None,
     });
     let compiled = Language::of(&skill).is_some();
-    let summary = SummaryJson {
+    let summary = ListedSkill {
         skill_id: skill.id(),
         name: skill.name(),
         category: skill.category(),
