@@ -6,6 +6,10 @@ use std::time::Instant;
 
 use llmos_core::ids::{PrincipalId, VolumeId};
 use llmos_core::trace::{Outcome, Trace, TraceKind, new_trace_id};
+use llmos_guest::api::chat::{
+    ChatAnswer, ChatDelta, ChatRequest, Conversation, ConversationDeleted, ConversationList,
+    ConversationSummary, ConversationTurn,
+};
 use llmos_guest::http::{self, Query};
 use llmos_guest::llm::{
     self, Completion, LlmConfig, LlmError, LlmRequest, Message, Tool, ToolResult, Usage,
@@ -15,8 +19,7 @@ use llmos_store::catalog::Catalog;
 use llmos_store::object::{GitTime, Signature};
 use llmos_store::traces::TraceIndex;
 use llmos_store::{SqlStore, Volumes};
-use serde::Deserialize;
-use serde_json::{Value, json};
+use serde_json::json;
 use spin_sdk::http::{Request, Response};
 
 use crate::conversations;
@@ -32,25 +35,6 @@ pub const MAX_SKILLS: usize = 20;
 pub const MAX_TOOL_ROUNDS: usize = 4;
 /// The tool of disclose mode.
 pub const LOAD_SKILL: &str = "load_skill";
-
-#[derive(Debug, Deserialize)]
-struct ChatBody {
-    user_id: Option<String>,
-    team_id: Option<String>,
-    message: Option<String>,
-    #[serde(default = "default_true")]
-    include_skills: bool,
-    max_skills: Option<i64>,
-    conversation_id: Option<String>,
-    #[serde(default)]
-    stream: bool,
-    model: Option<String>,
-    skill_mode: Option<String>,
-}
-
-fn default_true() -> bool {
-    true
-}
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum SkillMode {
@@ -72,7 +56,7 @@ struct Turn {
 }
 
 fn parse_turn(identity: &Identity, req: &Request) -> ApiResult<Turn> {
-    let body: ChatBody = http::read_json(req)?;
+    let body: ChatRequest = http::read_json(req)?;
     let message = body.message.unwrap_or_default();
     if message.trim().is_empty() {
         return Err(ApiError::bad_request(
@@ -243,17 +227,23 @@ pub fn chat(
         return Err(api);
     }
     let completion = completion.expect("a completion without an error");
-    let answer = json!({
-        "response": completion.text,
-        "skills_used": used_names,
-        "trace_id": trace_id.ok(),
-        "conversation_id": conversation_id,
-        "model": completion.model.unwrap_or(model),
-        "skill_mode": match turn.mode { SkillMode::Inject => "inject", SkillMode::Disclose => "disclose" },
-        "usage": usage,
-    });
+    let answer = ChatAnswer {
+        response: &completion.text,
+        skills_used: &used_names,
+        trace_id: trace_id.ok(),
+        conversation_id: &conversation_id,
+        model: completion.model.clone().unwrap_or(model),
+        skill_mode: match turn.mode {
+            SkillMode::Inject => "inject",
+            SkillMode::Disclose => "disclose",
+        },
+        usage,
+    };
     if responder.is_streaming() || turn.stream {
-        responder.event("done", &answer)?;
+        responder.event(
+            "done",
+            &serde_json::to_value(&answer).map_err(ApiError::internal)?,
+        )?;
         responder.end();
         Ok(())
     } else {
@@ -300,7 +290,7 @@ fn run_model<'s>(
         }
         let completion = if stream {
             llm::stream(config, request, |delta| {
-                let _ = responder.event("delta", &json!({ "text": delta }));
+                let _ = responder.event("delta", &json!(ChatDelta { text: delta }));
             })?
         } else {
             llm::complete(config, request)?
@@ -471,11 +461,15 @@ fn record_trace(
 pub fn list_conversations(db: &Db, identity: &Identity, req: &Request) -> ApiResult<Response> {
     let q = Query::of(req);
     let user = identity.act_as_user(q.get("user_id"))?;
-    let list: Vec<Value> = conversations::list(db, user.as_str())?
+    let conversations = conversations::list(db, user.as_str())?
         .into_iter()
-        .map(|(id, updated, turns)| json!({"conversation_id": id, "updated_at": updated, "turns": turns}))
+        .map(|(conversation_id, updated_at, turns)| ConversationSummary {
+            conversation_id,
+            updated_at,
+            turns,
+        })
         .collect();
-    http::ok(&json!({ "conversations": list }))
+    http::ok(&ConversationList { conversations })
 }
 
 /// `GET /chat/conversations/{id}`.
@@ -488,11 +482,18 @@ pub fn show_conversation(
     let q = Query::of(req);
     let user = identity.act_as_user(q.get("user_id"))?;
     conversations::require_owned(db, user.as_str(), id)?;
-    let turns: Vec<Value> = conversations::turns(db, id)?
+    let turns = conversations::turns(db, id)?
         .into_iter()
-        .map(|(role, content, at)| json!({"role": role, "content": content, "created_at": at}))
+        .map(|(role, content, created_at)| ConversationTurn {
+            role,
+            content,
+            created_at,
+        })
         .collect();
-    http::ok(&json!({ "conversation_id": id, "turns": turns }))
+    http::ok(&Conversation {
+        conversation_id: id,
+        turns,
+    })
 }
 
 /// `DELETE /chat/conversations/{id}`.
@@ -506,5 +507,8 @@ pub fn delete_conversation(
     let user = identity.act_as_user(q.get("user_id"))?;
     conversations::require_owned(db, user.as_str(), id)?;
     conversations::delete(db, id)?;
-    http::ok(&json!({ "status": "deleted", "conversation_id": id }))
+    http::ok(&ConversationDeleted {
+        status: "deleted",
+        conversation_id: id,
+    })
 }

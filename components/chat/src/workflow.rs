@@ -5,24 +5,16 @@
 //! returned as such with its errors — never repaired.
 
 use llmos_core::workflow::{self, SkillSignature, Workflow, builtin};
+use llmos_guest::api::chat::WorkflowRequest;
 use llmos_guest::http;
 use llmos_guest::llm::{self, LlmConfig, LlmRequest, Message};
 use llmos_guest::{ApiError, ApiResult, Db, Identity};
 use llmos_store::catalog::{Catalog, ListQuery};
 use llmos_store::{SqlStore, Volumes};
-use serde::Deserialize;
 use serde_json::{Value, json};
 use spin_sdk::http::{Request, Response};
 
 use crate::turn::MAX_MESSAGE_CHARS;
-
-#[derive(Debug, Deserialize)]
-struct WorkflowBody {
-    user_id: Option<String>,
-    team_id: Option<String>,
-    message: Option<String>,
-    model: Option<String>,
-}
 
 /// The instructions given to the model.
 const INSTRUCTIONS: &str = "You design workflows for LLMos-Lite. A workflow is a JSON object \
@@ -34,7 +26,7 @@ no cycles. Node ids are short lowercase words. Answer with the JSON object only.
 
 /// `POST /chat/workflow`.
 pub fn generate(db: &Db, identity: &Identity, req: &Request) -> ApiResult<Response> {
-    let body: WorkflowBody = http::read_json(req)?;
+    let body: WorkflowRequest = http::read_json(req)?;
     let message = body.message.unwrap_or_default();
     if message.trim().is_empty() {
         return Err(ApiError::bad_request(

@@ -24,11 +24,10 @@ mod traces;
 
 use llmos_core::evolve::EvolveConfig;
 use llmos_core::ids::PrincipalId;
+use llmos_guest::api::evolve::{EvolveRequest, PatternView, PatternsAnswer};
 use llmos_guest::http::{self, Query, method_name};
 use llmos_guest::{ApiError, ApiResult, Db, Migration};
 use llmos_store::{SqlStore, Volumes};
-use serde::Deserialize;
-use serde_json::json;
 use spin_sdk::http::{Method, Request, Response};
 use spin_sdk::http_component;
 
@@ -68,28 +67,9 @@ fn route(req: &Request) -> ApiResult<Response> {
     }
 }
 
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct EvolveRequest {
-    #[serde(default)]
-    user_id: Option<String>,
-    #[serde(default)]
-    team_id: Option<String>,
-    #[serde(default = "yes")]
-    auto_apply: bool,
-}
-
-fn yes() -> bool {
-    true
-}
-
 fn evolve(db: &Db, identity: &llmos_guest::Identity, req: &Request) -> ApiResult<Response> {
     let body: EvolveRequest = if req.body().iter().all(u8::is_ascii_whitespace) {
-        EvolveRequest {
-            user_id: None,
-            team_id: None,
-            auto_apply: true,
-        }
+        EvolveRequest::default()
     } else {
         http::read_json(req)?
     };
@@ -106,25 +86,28 @@ fn patterns(db: &Db, identity: &llmos_guest::Identity, req: &Request) -> ApiResu
     let config = config()?;
     let records = state::load(db, user.as_str()).map_err(ApiError::internal)?;
     let detection = pass::detect(db, &config, &user, &records).map_err(pass_error)?;
-    let patterns: Vec<serde_json::Value> = detection
+    let patterns = detection
         .patterns
         .iter()
-        .map(|p| {
-            let record = records.iter().find(|r| r.fingerprint == p.fingerprint);
-            let mut value = serde_json::to_value(p).expect("patterns serialise");
-            value["drafted"] = json!(record.is_some());
-            value["skill_id"] = json!(record.map(|r| r.skill_id.as_str()));
-            value["state"] = json!(record.map(|r| r.state.as_str()));
-            value
+        .map(|pattern| {
+            let record = records
+                .iter()
+                .find(|r| r.fingerprint == pattern.fingerprint);
+            PatternView {
+                pattern,
+                drafted: record.is_some(),
+                skill_id: record.map(|r| r.skill_id.as_str()),
+                state: record.map(|r| r.state.as_str()),
+            }
         })
         .collect();
-    http::ok(&json!({
-        "user_id": user,
-        "traces_analyzed": detection.traces_analyzed,
-        "min_pattern_count": config.min_pattern_count,
-        "min_success_rate": config.min_success_rate,
-        "patterns": patterns,
-    }))
+    http::ok(&PatternsAnswer {
+        user_id: &user,
+        traces_analyzed: detection.traces_analyzed,
+        min_pattern_count: config.min_pattern_count,
+        min_success_rate: config.min_success_rate,
+        patterns,
+    })
 }
 
 fn pass_error(err: PassError) -> ApiError {

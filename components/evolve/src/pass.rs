@@ -21,7 +21,6 @@ use llmos_store::{
     At, CommitRequest, EntryKind, GitTime, ObjectStore, RefStore, Signature, SqlError, SqlExecutor,
     TraceFilter, TraceIndex, TraceStoreError, VolumeError, VolumePath, Volumes,
 };
-use serde::Serialize;
 use serde_json::{Map, Value};
 
 use crate::llm;
@@ -45,50 +44,7 @@ pub enum PassError {
     Draft { skill_id: String, message: String },
 }
 
-/// One draft of the pass, as `POST /evolve` reports it.
-#[derive(Debug, Clone, Serialize)]
-pub struct DraftReport {
-    pub skill_id: String,
-    /// The pattern's label.
-    pub pattern: String,
-    pub fingerprint: String,
-    pub kind: TraceKind,
-    pub occurrences: u32,
-    pub success_rate: f64,
-    pub verification: Verification,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub verification_note: Option<String>,
-    pub path: String,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub commit: Option<String>,
-    /// The file (only when nothing is committed).
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub content: Option<String>,
-}
-
-/// A draft retired by the pass.
-#[derive(Debug, Clone, Serialize)]
-pub struct Retirement {
-    pub skill_id: String,
-    pub reason: RetireReason,
-}
-
-/// The outcome of a pass.
-#[derive(Debug, Clone, Serialize)]
-pub struct PassReport {
-    pub status: &'static str,
-    pub user_id: String,
-    pub traces_analyzed: u64,
-    pub patterns_detected: usize,
-    pub skills_created: usize,
-    pub skills: Vec<DraftReport>,
-    pub retired: Vec<Retirement>,
-    /// Evolved skills whose use counts changed.
-    pub updated: Vec<String>,
-    pub auto_apply: bool,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub commit: Option<String>,
-}
+pub use llmos_guest::api::evolve::{DraftReport, PassReport, Retirement};
 
 /// Streams `user`'s traces through a detector that knows `records`.
 pub fn detect<E: SqlExecutor>(

@@ -60,7 +60,7 @@ pub struct Usage {
 }
 
 /// A cluster that met both thresholds.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct Pattern {
     pub fingerprint: String,
     pub kind: TraceKind,
@@ -79,7 +79,8 @@ pub struct Pattern {
     pub successful_traces: Vec<String>,
     pub sample_tasks: Vec<String>,
     pub keywords: Vec<String>,
-    /// Skills the member traces used, most used first, with counts.
+    /// Skills the member traces used, most used first, with counts:
+    /// `[skill_id, count]` pairs.
     pub skills: Vec<(String, u32)>,
     /// Workflow runs: the node sequence.
     pub sequence: Vec<String>,

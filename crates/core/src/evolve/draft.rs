@@ -38,7 +38,7 @@ pub const MAX_MODEL_BODY_BYTES: usize = 16 * 1024;
 pub const REQUIRED_HEADINGS: [&str; 2] = ["## When to use", "## Approach"];
 
 /// Whether a draft's evidence has been checked.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "kebab-case")]
 pub enum Verification {
     /// Replaying the workflow reproduced its recorded successful outputs.

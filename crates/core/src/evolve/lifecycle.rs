@@ -37,7 +37,7 @@ pub struct EvolvedSkill {
 }
 
 /// Why a draft was retired.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "kebab-case")]
 pub enum RetireReason {
     Unused,

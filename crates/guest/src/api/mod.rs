@@ -7,6 +7,8 @@
 //! `llmos_core::trace` and `llmos_store::traces`, the token types in
 //! [`crate::auth`].
 
+pub mod chat;
+pub mod evolve;
 pub mod skills;
 pub mod volumes;
 
