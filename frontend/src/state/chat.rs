@@ -209,9 +209,6 @@ impl AppState {
             return;
         };
         request["message"] = json!(text);
-        if let Some(id) = self.chat.conversation.get_clone_untracked() {
-            request["conversation_id"] = json!(id);
-        }
         self.chat.making_workflow.set(true);
         self.spawn(async move {
             let result = api::chat_workflow(request).await;
