@@ -8,6 +8,8 @@
 #                       and the memory snapshot made here (python-snapshot.mjs)
 #   vendor/three/       three.js module build (the module and its core)
 #   vendor/eecircuit/   eecircuit-engine: ngspice in one module, wasm inside
+#   docs/               the API reference page (/docs): its own page, script
+#                       and style, and Swagger UI's bundle and style
 #   csp-hashes.txt      hashes of the inline scripts of index.html
 #
 # Only the files the runtimes load are copied, nothing else from the
@@ -54,6 +56,12 @@ copy "$modules/three/build" "$dist/vendor/three" three.module.js three.core.js
 
 # eecircuit-engine: one ES module with the ngspice wasm embedded.
 copy "$modules/eecircuit-engine/dist" "$dist/vendor/eecircuit" eecircuit-engine.mjs
+
+# The API reference at /docs: the page of docs/ and Swagger UI's
+# self-contained bundle (no standalone preset: the page has its own header).
+mkdir -p "$dist/docs"
+cp "$here/docs/index.html" "$here/docs/docs.js" "$here/docs/docs.css" "$dist/docs/"
+copy "$modules/swagger-ui-dist" "$dist/docs" swagger-ui-bundle.js swagger-ui.css LICENSE NOTICE
 
 # Licences of what is shipped, beside it.
 cp "$modules/three/LICENSE" "$dist/vendor/three/LICENSE"

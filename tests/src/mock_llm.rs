@@ -3,7 +3,8 @@
 //! /v1/chat/completions`), whole or streamed as server-sent events.
 //!
 //! Each test scripts the answers it needs ([`MockLlm::push`]); with none
-//! queued the mock answers "mock answer". Every request is recorded
+//! queued the mock answers its fallback text ("mock answer" unless
+//! [`MockLlm::set_fallback`] says otherwise). Every request is recorded
 //! (path, headers, JSON body) for the test to inspect. A streamed answer
 //! can be held after its first chunk until the test releases it
 //! ([`Reply::held_stream`]), to prove the app forwards deltas as they come.
@@ -121,6 +122,8 @@ impl Recorded {
 struct Shared {
     queue: VecDeque<Reply>,
     requests: Vec<Recorded>,
+    /// The text answered when nothing is queued (`None`: "mock answer").
+    fallback: Option<String>,
 }
 
 /// The running mock; it stops serving when dropped.
@@ -157,6 +160,12 @@ impl MockLlm {
     /// Queues the answer to the next request.
     pub fn push(&self, reply: Reply) {
         self.shared.lock().unwrap().queue.push_back(reply);
+    }
+
+    /// The text answered whenever nothing is queued, for tests that send
+    /// many requests without scripting each answer.
+    pub fn set_fallback(&self, text: &str) {
+        self.shared.lock().unwrap().fallback = Some(text.to_owned());
     }
 
     pub fn requests(&self) -> Vec<Recorded> {
@@ -218,10 +227,10 @@ fn serve(stream: TcpStream, shared: &Arc<Mutex<Shared>>) -> std::io::Result<()> 
             headers,
             body,
         });
-        shared
-            .queue
-            .pop_front()
-            .unwrap_or_else(|| Reply::text("mock answer"))
+        match shared.queue.pop_front() {
+            Some(reply) => reply,
+            None => Reply::text(shared.fallback.as_deref().unwrap_or("mock answer")),
+        }
     };
     let mut out = stream;
     answer(&mut out, reply, openai, streamed)

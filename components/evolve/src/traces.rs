@@ -22,7 +22,14 @@ pub fn store_error(err: TraceStoreError) -> ApiError {
 pub fn list(db: &Db, identity: &Identity, req: &Request) -> ApiResult<Response> {
     let q = Query::of(req);
     let user = identity.act_as_user(q.get("user_id"))?;
-    let limit = q.get_usize("limit", DEFAULT_PAGE, MAX_PAGE)?.max(1);
+    let limit = q.get_usize("limit", DEFAULT_PAGE, MAX_PAGE)?;
+    if limit == 0 {
+        // An empty page would say nothing, not even whether there is more.
+        return Err(ApiError::bad_request(
+            "invalid-query",
+            format!("query parameter `limit` must be an integer from 1 to {MAX_PAGE}, got `0`"),
+        ));
+    }
     let kind = match q.get("kind") {
         None => None,
         Some(raw) => Some(TraceKind::parse(raw).ok_or_else(|| {

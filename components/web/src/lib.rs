@@ -1,5 +1,8 @@
 //! Serves the browser workbench from the `files` mount of `frontend/dist`
-//! (at `/dist` inside the component) and answers `GET /health`.
+//! (at `/dist` inside the component), answers `GET /health`, and serves
+//! the API's OpenAPI document at `/openapi.json` (built into the
+//! component, see `build.rs`) with its interactive reference at `/docs`
+//! (a page of `frontend/dist/docs`).
 //!
 //! - Content types come from the file extension.
 //! - Every file has an `ETag` (size and modification time), and a matching
@@ -71,6 +74,11 @@ const WORKER_CSPS: &[(&str, &str)] = &[
     ),
 ];
 
+/// The OpenAPI document and its `ETag` (SHA-256 of the bytes), written by
+/// `build.rs`.
+const OPENAPI: &str = include_str!(concat!(env!("OUT_DIR"), "/openapi.json"));
+const OPENAPI_ETAG: &str = include_str!(concat!(env!("OUT_DIR"), "/openapi.etag"));
+
 /// Path prefixes that belong to the API; a miss under them is never a page.
 const API_PREFIXES: &[&str] = &[
     "api",
@@ -104,6 +112,9 @@ fn route(req: &Request) -> ApiResult<Response> {
     if segments == ["health"] {
         return health();
     }
+    if segments == ["openapi.json"] {
+        return Ok(openapi(req, head));
+    }
     let (file, fallback) = resolve(&segments)?;
     serve_file(req, &file, head, fallback)
 }
@@ -113,6 +124,41 @@ fn health() -> ApiResult<Response> {
         status: "ok",
         version: env!("CARGO_PKG_VERSION"),
     })
+}
+
+/// `GET /openapi.json`: the document, revalidated by its `ETag`. It is
+/// public (no token) and may be read from any origin, as client
+/// generators and reference viewers elsewhere do.
+fn openapi(req: &Request, head: bool) -> Response {
+    let mut builder = Response::builder();
+    builder
+        .header("etag", OPENAPI_ETAG)
+        .header("cache-control", "no-cache")
+        .header("access-control-allow-origin", "*");
+    if if_none_match(req, OPENAPI_ETAG) {
+        return builder.status(304).build();
+    }
+    builder
+        .status(200)
+        .header("content-type", "application/json")
+        .header("x-content-type-options", "nosniff");
+    if head {
+        builder.build()
+    } else {
+        builder.body(OPENAPI).build()
+    }
+}
+
+/// Whether the request's `If-None-Match` names `etag` (or is `*`).
+fn if_none_match(req: &Request, etag: &str) -> bool {
+    req.header("if-none-match")
+        .and_then(|v| v.as_str())
+        .is_some_and(|v| {
+            v.split(',').any(|tag| {
+                let tag = tag.trim();
+                tag == etag || tag.strip_prefix("W/") == Some(etag) || tag == "*"
+            })
+        })
 }
 
 /// The file to serve for `segments`, and whether it is the page fallback.
@@ -210,13 +256,7 @@ fn serve_file(req: &Request, path: &Path, head: bool, fallback: bool) -> ApiResu
     } else {
         content_type.to_owned()
     };
-    let matches = req
-        .header("if-none-match")
-        .and_then(|v| v.as_str())
-        .is_some_and(|v| {
-            v.split(',')
-                .any(|tag| tag.trim() == etag || tag.trim() == "*")
-        });
+    let matches = if_none_match(req, &etag);
     let mut builder = Response::builder();
     builder
         .header("etag", etag.as_str())
@@ -288,6 +328,16 @@ mod tests {
             page.contains("script-src 'self' 'wasm-unsafe-eval';"),
             "{page}"
         );
+    }
+
+    #[test]
+    fn the_document_is_built_in_with_its_digest() {
+        let doc: serde_json::Value = serde_json::from_str(OPENAPI).unwrap();
+        assert_eq!(doc["openapi"], "3.1.0");
+        assert!(doc["paths"]["/openapi.json"].is_object());
+        assert_eq!(OPENAPI, llmos_api::document_json());
+        assert!(OPENAPI_ETAG.starts_with('"') && OPENAPI_ETAG.ends_with('"'));
+        assert_eq!(OPENAPI_ETAG.len(), 66);
     }
 
     #[test]

@@ -16,6 +16,7 @@ use llmos_guest::error::ErrorBody;
 use llmos_store::catalog::{CatalogProblem, ComponentState, ListedSkill};
 use utoipa::OpenApi;
 
+use crate::Binary;
 use crate::git::GitPaths;
 
 #[derive(OpenApi)]
@@ -38,6 +39,7 @@ use crate::git::GitPaths;
         volumes_history
     ),
     components(schemas(
+        Binary,
         SkillId,
         VolumeId,
         SkillKind,
@@ -364,7 +366,7 @@ fn skills_rollback() {}
         ("If-None-Match" = Option<String>, Header, description = "The component's `ETag`.")
     ),
     responses(
-        (status = 200, description = "The component's bytes.", content_type = "application/wasm", body = String,
+        (status = 200, description = "The component's bytes.", content_type = "application/wasm", body = Binary,
             headers(
                 ("etag" = String, description = "The component's SHA-256."),
                 ("x-component-sha256" = String, description = "The component's SHA-256."),
@@ -394,7 +396,8 @@ fn skills_component_get() {}
         ("user_id" = Option<String>, Query, description = "The token's user (or any, for an admin)."),
         ("team_id" = Option<String>, Query, description = "The team of `volume=team`.")
     ),
-    request_body(description = "The component.", content_type = "application/wasm", content = String),
+    request_body(description = "The component's bytes.",
+        content((Binary = "application/wasm"), (Binary = "application/octet-stream"))),
     responses(
         (status = 200, description = "Committed (or already there: `changed: false`).", body = ComponentStored),
         (status = 400, description = "A bad id or volume.", body = ErrorBody),
@@ -403,7 +406,7 @@ fn skills_component_get() {}
         (status = 404, description = "The volume has no such skill.", body = ErrorBody),
         (status = 409, description = "The skill changed while the component was checked.", body = ErrorBody),
         (status = 413, description = "The component is too large.", body = ErrorBody),
-        (status = 415, description = "Not `application/wasm`.", body = ErrorBody),
+        (status = 415, description = "Neither `application/wasm` nor `application/octet-stream`.", body = ErrorBody),
         (status = 422, description = "Not a component of this skill: not compiled, not a component, an import that is not allowed, ports that differ.", body = ErrorBody),
         (status = 503, description = "The volume's head kept moving.", body = ErrorBody)
     )

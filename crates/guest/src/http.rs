@@ -85,10 +85,26 @@ pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> ApiResult<T> {
             bytes.len()
         )));
     }
-    if bytes.iter().all(u8::is_ascii_whitespace) {
+    let Some(first) = bytes.iter().find(|b| !b.is_ascii_whitespace()) else {
         return Err(ApiError::bad_request(
             "invalid-json",
             "the request body is empty; expected a JSON object",
+        ));
+    };
+    // Every body of the API is an object. serde would also read a struct
+    // from an array of its fields in order, which no client means.
+    if *first != b'{' {
+        let what = match first {
+            b'[' => "an array",
+            b'"' => "a string",
+            b'n' => "null",
+            b't' | b'f' => "a boolean",
+            b'-' | b'0'..=b'9' => "a number",
+            _ => "something else",
+        };
+        return Err(ApiError::bad_request(
+            "invalid-request",
+            format!("the request body is {what}; expected a JSON object"),
         ));
     }
     serde_json::from_slice(bytes).map_err(|err| {
@@ -303,5 +319,13 @@ mod tests {
         assert_eq!(err.code, "invalid-request");
         assert!(err.message.contains("`a`"), "{}", err.message);
         assert_eq!(parse_json::<T>(b"  ").unwrap_err().code, "invalid-json");
+        // A struct is never read from an array of its fields, nor from null.
+        let err = parse_json::<T>(b" [1]").unwrap_err();
+        assert_eq!((err.status, err.code.as_ref()), (400, "invalid-request"));
+        assert!(err.message.contains("an array"), "{}", err.message);
+        assert_eq!(
+            parse_json::<T>(b"null").unwrap_err().code,
+            "invalid-request"
+        );
     }
 }

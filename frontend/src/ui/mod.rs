@@ -243,6 +243,8 @@ fn Header() -> View {
                 })
             }
             div(class="who") {
+                a(id="api-docs", class="link", href="/docs", target="_blank", rel="noopener",
+                    title="The HTTP API: reference, and try each call with a token") { "API" }
                 span(class="muted") { (python()) }
                 span(id="user", class="user") { (user()) }
                 button(class="link", on:click=sign_out, title="Forget the token for this session") { "Sign out" }
