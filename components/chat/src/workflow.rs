@@ -4,7 +4,8 @@
 //! An answer that is not a workflow, or one that does not validate, is
 //! returned as such with its errors — never repaired.
 
-use llmos_core::workflow::{self, SkillSignature, Workflow, builtin};
+use llmos_core::workflow::api::WorkflowDraft;
+use llmos_core::workflow::{self, IssueCode, SkillSignature, ValidationReport, Workflow, builtin};
 use llmos_guest::api::chat::WorkflowRequest;
 use llmos_guest::http;
 use llmos_guest::llm::{self, LlmConfig, LlmRequest, Message};
@@ -76,31 +77,25 @@ pub fn generate(db: &Db, identity: &Identity, req: &Request) -> ApiResult<Respon
     let completion = llm::complete(&config, &request)?;
     let skill_catalog: workflow::Catalog = signatures.into_iter().collect();
     let answer = match extract_json(&completion.text) {
-        Err(reason) => json!({
-            "workflow": null,
-            "validation": {
-                "valid": false,
-                "errors": [{"code": "answer-not-json", "message": reason}],
-                "warnings": [],
-                "levels": [],
-            },
-            "answer": completion.text,
-        }),
+        Err(reason) => WorkflowDraft {
+            workflow: None,
+            validation: ValidationReport::refused(IssueCode::AnswerNotJson, reason),
+            answer: Some(completion.text),
+        },
         Ok(value) => match Workflow::from_value(value.clone()) {
-            Err(err) => json!({
-                "workflow": value,
-                "validation": {
-                    "valid": false,
-                    "errors": [{"code": "answer-not-a-workflow", "message": err.to_string()}],
-                    "warnings": [],
-                    "levels": [],
-                },
-                "answer": completion.text,
-            }),
-            Ok(wf) => {
-                let report = workflow::validate(&wf, &skill_catalog);
-                json!({"workflow": wf.to_value(), "validation": report})
-            }
+            Err(err) => WorkflowDraft {
+                workflow: Some(value),
+                validation: ValidationReport::refused(
+                    IssueCode::AnswerNotAWorkflow,
+                    err.to_string(),
+                ),
+                answer: Some(completion.text),
+            },
+            Ok(wf) => WorkflowDraft {
+                validation: workflow::validate(&wf, &skill_catalog),
+                workflow: Some(wf.to_value()),
+                answer: None,
+            },
         },
     };
     http::ok(&answer)

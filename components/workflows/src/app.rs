@@ -42,6 +42,19 @@ pub struct Target {
 }
 
 impl Target {
+    /// The target a request body names.
+    pub fn of_body(
+        user_id: &Option<String>,
+        team_id: &Option<String>,
+        volume: &Option<String>,
+    ) -> Self {
+        Target {
+            user_id: user_id.clone(),
+            team_id: team_id.clone(),
+            volume: volume.clone(),
+        }
+    }
+
     /// The target a query string names.
     pub fn of_query(q: &llmos_guest::http::Query) -> Self {
         Target {
@@ -140,7 +153,7 @@ impl<'d> App<'d> {
     }
 }
 
-pub use llmos_guest::volumes::{bad_volume, commit_id, commit_json, volume_error};
+pub use llmos_guest::volumes::{bad_volume, commit_id, volume_error};
 
 pub fn catalog_error(err: CatalogError) -> ApiError {
     match err {

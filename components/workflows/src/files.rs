@@ -3,6 +3,9 @@
 //! through the caller's merged view (user over team over system).
 
 use llmos_core::ids::VolumeId;
+use llmos_core::workflow::api::{
+    MAX_WORKFLOW_ID, RESERVED_WORKFLOW_IDS, WorkflowFileProblem, is_workflow_id,
+};
 use llmos_core::workflow::{MAX_EDGES, MAX_NODES, Workflow};
 use llmos_guest::{ApiError, ApiResult};
 use llmos_store::object::ObjectId;
@@ -18,29 +21,16 @@ pub const WORKFLOWS_DIR: &str = "workflows";
 /// with short params stays well below it; params are not a data store.
 pub const MAX_WORKFLOW_BYTES: usize = 4 * 1024 * 1024;
 
-/// Longest workflow id (as for skills, users and teams).
-pub const MAX_WORKFLOW_ID: usize = 64;
-
-/// Ids that are routes of their own (`POST /workflows/validate` …).
-const RESERVED_IDS: &[&str] = &["validate", "runs", "promote"];
-
-/// Checks a workflow id: 1 to 64 lowercase ASCII letters, digits, `-` and
-/// `_`, starting with a letter or digit, so it is always a safe file name
-/// (the page makes ids like `round-trip-x3k9qa`).
+/// Checks a workflow id (see [`is_workflow_id`]): 400 `invalid-workflow-id`
+/// for anything else.
 pub fn workflow_id(text: &str) -> ApiResult<String> {
-    let ok = !text.is_empty()
-        && text.len() <= MAX_WORKFLOW_ID
-        && text
-            .bytes()
-            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-' || b == b'_')
-        && text.as_bytes()[0].is_ascii_alphanumeric();
-    if RESERVED_IDS.contains(&text) {
+    if RESERVED_WORKFLOW_IDS.contains(&text) {
         return Err(ApiError::bad_request(
             "invalid-workflow-id",
             format!("`{text}` names a route under /workflows and cannot be a workflow id"),
         ));
     }
-    if ok {
+    if is_workflow_id(text) {
         Ok(text.to_owned())
     } else {
         Err(ApiError::bad_request(
@@ -269,16 +259,9 @@ pub struct Listed {
     pub stored: Stored,
 }
 
-/// A workflow file of a listing that could not be read.
-pub struct Problem {
-    pub volume: VolumeId,
-    pub path: String,
-    pub message: String,
-}
-
 /// Every workflow of the merged view (a more specific volume shadows a
 /// workflow of the same id), sorted by id.
-pub fn list(app: &App, view: &[VolumeId]) -> ApiResult<(Vec<Listed>, Vec<Problem>)> {
+pub fn list(app: &App, view: &[VolumeId]) -> ApiResult<(Vec<Listed>, Vec<WorkflowFileProblem>)> {
     let mut listed: Vec<Listed> = Vec::new();
     let mut problems = Vec::new();
     let mut seen = std::collections::HashSet::new();
@@ -310,7 +293,7 @@ pub fn list(app: &App, view: &[VolumeId]) -> ApiResult<(Vec<Listed>, Vec<Problem
                         read_at: head,
                     },
                 }),
-                Err(e) => problems.push(Problem {
+                Err(e) => problems.push(WorkflowFileProblem {
                     volume: volume.clone(),
                     path: path.to_string(),
                     message: e.message,

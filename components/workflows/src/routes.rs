@@ -3,24 +3,23 @@
 //! head they checked (see [`App::commit_guarded`]); reads go to git.
 
 use llmos_core::ids::VolumeId;
+use llmos_core::workflow::api::{
+    HISTORY_PAGE, MAX_HISTORY_PAGE, MAX_MESSAGE_CHARS, PromoteTarget, StoredWorkflow,
+    WorkflowChange, WorkflowCommit, WorkflowCreated, WorkflowDeleted, WorkflowHistory,
+    WorkflowList, WorkflowPromote, WorkflowPromoted, WorkflowRollback, WorkflowRolledBack,
+    WorkflowSummary, WorkflowUpdated, WorkflowWrite,
+};
 use llmos_core::workflow::{ValidationReport, Workflow, validate};
 use llmos_guest::http::{self, Query};
 use llmos_guest::{ApiError, ApiResult};
+use llmos_store::CommitInfo;
 use llmos_store::volume::{At, CommitMeta, CommitRequest, HistoryQuery};
-use serde::Deserialize;
-use serde_json::{Value, json};
+use serde_json::Value;
 use spin_sdk::http::{Request, Response};
 
-use crate::app::{App, Target, commit_id, commit_json, volume_error};
+use crate::app::{App, Target, commit_id, volume_error};
 use crate::files::{self, Change, Stored, path_of, rfc3339, workflow_id};
 use crate::versions::{Versions, pin_nodes};
-
-/// Default and largest number of commits in a history page.
-const HISTORY_PAGE: usize = 50;
-const MAX_HISTORY_PAGE: usize = 1000;
-
-/// Longest commit message or promotion reason, in characters.
-const MAX_MESSAGE: usize = 2000;
 
 /// Reads a JSON object body (an empty body counts as `{}` when
 /// `empty_ok`). Arrays and scalars are refused: serde would read a struct
@@ -64,10 +63,10 @@ pub fn workflow_of(value: Value) -> ApiResult<Workflow> {
 
 fn message_of(text: Option<&str>, field: &str) -> ApiResult<Option<String>> {
     let text = text.map(str::trim).filter(|t| !t.is_empty());
-    if text.is_some_and(|t| t.chars().count() > MAX_MESSAGE || t.contains('\0')) {
+    if text.is_some_and(|t| t.chars().count() > MAX_MESSAGE_CHARS || t.contains('\0')) {
         return Err(ApiError::bad_request(
             "invalid-message",
-            format!("`{field}` must be at most {MAX_MESSAGE} characters of text"),
+            format!("`{field}` must be at most {MAX_MESSAGE_CHARS} characters of text"),
         ));
     }
     Ok(text.map(str::to_owned))
@@ -85,24 +84,20 @@ pub fn skill_scope(volume: &VolumeId, view: &[VolumeId]) -> Vec<VolumeId> {
     }
 }
 
-/// A workflow read from the API: where it is and its last change.
-fn stored_json(stored: &Stored) -> Value {
-    let (commit, updated) = match &stored.last_change {
-        Some(info) => (
-            Some(info.id.to_string()),
-            Some(rfc3339(info.author.time.seconds)),
-        ),
-        None => (None, None),
-    };
-    json!({
-        "id": stored.id,
-        "name": stored.workflow.name,
-        "volume": stored.volume,
-        "commit": commit,
-        "updated_at": updated,
-        "nodes": stored.workflow.nodes.len(),
-        "edges": stored.workflow.edges.len(),
-    })
+/// A stored workflow as the API shows it: where it is and its last change.
+fn summary(stored: &Stored) -> WorkflowSummary {
+    WorkflowSummary {
+        id: stored.id.clone(),
+        name: stored.workflow.name.clone(),
+        volume: stored.volume.clone(),
+        commit: stored.last_change.as_ref().map(|info| info.id.to_string()),
+        updated_at: stored
+            .last_change
+            .as_ref()
+            .map(|info| rfc3339(info.author.time.seconds)),
+        nodes: stored.workflow.nodes.len(),
+        edges: stored.workflow.edges.len(),
+    }
 }
 
 /// Where a read or write of an existing workflow goes: the named volume,
@@ -126,17 +121,13 @@ pub fn list(app: &App, req: &Request) -> ApiResult<Response> {
         }
         None => app.view(&target)?,
     };
-    let (listed, problems) = files::list(app, &scope)?;
-    let workflows: Vec<Value> = listed.iter().map(|l| stored_json(&l.stored)).collect();
-    let errors: Vec<Value> = problems
-        .iter()
-        .map(|p| json!({"volume": p.volume, "path": p.path, "message": p.message}))
-        .collect();
-    http::ok(&json!({
-        "total": workflows.len(),
-        "workflows": workflows,
-        "errors": errors,
-    }))
+    let (listed, errors) = files::list(app, &scope)?;
+    let workflows: Vec<WorkflowSummary> = listed.iter().map(|l| summary(&l.stored)).collect();
+    http::ok(&WorkflowList {
+        total: workflows.len(),
+        workflows,
+        errors,
+    })
 }
 
 /// `GET /workflows/{id}?volume&commit`: the workflow with where it is;
@@ -156,9 +147,10 @@ pub fn show(app: &App, req: &Request, id: &str) -> ApiResult<Response> {
             files::load_in(app, &volume, &id, Some(commit), Change::Find)?
         }
     };
-    let mut value = stored_json(&stored);
-    value["workflow"] = stored.workflow.to_value();
-    http::ok(&value)
+    http::ok(&StoredWorkflow {
+        summary: summary(&stored),
+        workflow: stored.workflow,
+    })
 }
 
 /// `GET /workflows/{id}/raw`: the file exactly as stored (the export).
@@ -183,30 +175,8 @@ pub fn raw(app: &App, req: &Request, id: &str) -> ApiResult<Response> {
     Ok(response.body(file.data).build())
 }
 
-/// Body of `POST /workflows` and `PUT /workflows/{id}`.
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct WriteBody {
-    #[serde(default)]
-    user_id: Option<String>,
-    #[serde(default)]
-    team_id: Option<String>,
-    #[serde(default)]
-    volume: Option<String>,
-    workflow: Value,
-    /// Commit message instead of the default one.
-    #[serde(default)]
-    message: Option<String>,
-}
-
-impl WriteBody {
-    fn target(&self) -> Target {
-        Target {
-            user_id: self.user_id.clone(),
-            team_id: self.team_id.clone(),
-            volume: self.volume.clone(),
-        }
-    }
+fn write_target(body: &WorkflowWrite) -> Target {
+    Target::of_body(&body.user_id, &body.team_id, &body.volume)
 }
 
 /// A new id for a workflow that has none: its name as a slug and six
@@ -261,8 +231,8 @@ fn prepare(
 /// Invalid graphs are stored too (a canvas is saved while being built);
 /// the answer carries their validation report.
 pub fn create(app: &App, req: &Request) -> ApiResult<Response> {
-    let body: WriteBody = read_body(req, false)?;
-    let target = body.target();
+    let body: WorkflowWrite = read_body(req, false)?;
+    let target = write_target(&body);
     let workflow = workflow_of(body.workflow)?;
     let message = message_of(body.message.as_deref(), "message")?;
     let id = if workflow.id.is_empty() {
@@ -285,24 +255,24 @@ pub fn create(app: &App, req: &Request) -> ApiResult<Response> {
         }
         Ok(CommitRequest::new(app.author(), message.clone()).put(path.clone(), bytes.clone()))
     })?;
-    http::created(&json!({
-        "status": "created",
-        "id": id,
-        "name": workflow.name,
-        "volume": volume,
-        "commit": outcome.commit.to_string(),
-        "path": path.as_str(),
-        "pinned": pinned,
-        "validation": report,
-    }))
+    http::created(&WorkflowCreated {
+        status: WorkflowChange::Created,
+        id,
+        name: workflow.name,
+        volume,
+        commit: outcome.commit.to_string(),
+        path: path.to_string(),
+        pinned,
+        validation: report,
+    })
 }
 
 /// `PUT /workflows/{id}`: a new version of a stored workflow, where the
 /// named volume or the merged view has it.
 pub fn replace(app: &App, req: &Request, id: &str) -> ApiResult<Response> {
     let id = workflow_id(id)?;
-    let body: WriteBody = read_body(req, false)?;
-    let target = body.target();
+    let body: WorkflowWrite = read_body(req, false)?;
+    let target = write_target(&body);
     let workflow = workflow_of(body.workflow)?;
     let message = message_of(body.message.as_deref(), "message")?;
     if !workflow.id.is_empty() && workflow.id != id {
@@ -328,17 +298,17 @@ pub fn replace(app: &App, req: &Request, id: &str) -> ApiResult<Response> {
         }
         Ok(CommitRequest::new(app.author(), message.clone()).put(path.clone(), bytes.clone()))
     })?;
-    http::ok(&json!({
-        "status": "updated",
-        "id": id,
-        "name": workflow.name,
-        "volume": volume,
-        "commit": outcome.commit.to_string(),
-        "changed": outcome.created,
-        "path": path.as_str(),
-        "pinned": pinned,
-        "validation": report,
-    }))
+    http::ok(&WorkflowUpdated {
+        status: WorkflowChange::Updated,
+        id,
+        name: workflow.name,
+        volume,
+        commit: outcome.commit.to_string(),
+        changed: outcome.created,
+        path: path.to_string(),
+        pinned,
+        validation: report,
+    })
 }
 
 /// `DELETE /workflows/{id}?volume=`: removes the file (its history stays).
@@ -356,12 +326,12 @@ pub fn delete(app: &App, req: &Request, id: &str) -> ApiResult<Response> {
         }
         Ok(CommitRequest::new(app.author(), format!("Delete workflow {id}")).delete(path.clone()))
     })?;
-    http::ok(&json!({
-        "status": "deleted",
-        "id": id,
-        "volume": volume,
-        "commit": outcome.commit.to_string(),
-    }))
+    http::ok(&WorkflowDeleted {
+        status: WorkflowChange::Deleted,
+        id,
+        volume,
+        commit: outcome.commit.to_string(),
+    })
 }
 
 /// The volume whose history of `id` a request means: the named one, the
@@ -407,43 +377,29 @@ pub fn history(app: &App, req: &Request, id: &str) -> ApiResult<Response> {
             format!("workflow `{id}` has no history in {volume}"),
         ));
     }
-    let commits: Vec<Value> = page
+    let commits = page
         .entries
         .iter()
-        .map(|e| {
-            let mut c = commit_json(&e.commit);
-            c["deleted"] = json!(e.entry.is_none());
-            c
-        })
+        .map(|e| commit_entry(&e.commit, e.entry.is_none()))
         .collect();
-    http::ok(&json!({
-        "id": id,
-        "volume": volume,
-        "path": path_of(&id).as_str(),
-        "commits": commits,
-        "next": page.next.map(|c| c.to_string()),
-    }))
+    http::ok(&WorkflowHistory {
+        path: path_of(&id).to_string(),
+        id,
+        volume,
+        commits,
+        next: page.next.map(|c| c.to_string()),
+    })
 }
 
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct RollbackBody {
-    commit: String,
-    #[serde(default)]
-    user_id: Option<String>,
-    #[serde(default)]
-    team_id: Option<String>,
-    #[serde(default)]
-    volume: Option<String>,
-}
-
-impl RollbackBody {
-    fn target(&self) -> Target {
-        Target {
-            user_id: self.user_id.clone(),
-            team_id: self.team_id.clone(),
-            volume: self.volume.clone(),
-        }
+/// A commit of a workflow's history; `deleted` when it removed the file.
+fn commit_entry(info: &CommitInfo, deleted: bool) -> WorkflowCommit {
+    WorkflowCommit {
+        commit: info.id.to_string(),
+        message: info.message.clone(),
+        author: info.author.name.clone(),
+        email: info.author.email.clone(),
+        timestamp: info.author.time.seconds,
+        deleted,
     }
 }
 
@@ -451,9 +407,10 @@ impl RollbackBody {
 /// restoring the workflow as it was at `commit` (also after a delete).
 pub fn rollback(app: &App, req: &Request, id: &str) -> ApiResult<Response> {
     let id = workflow_id(id)?;
-    let body: RollbackBody = read_body(req, false)?;
+    let body: WorkflowRollback = read_body(req, false)?;
     let commit = commit_id("commit", &body.commit)?;
-    let volume = history_volume(app, &body.target(), &id)?;
+    let target = Target::of_body(&body.user_id, &body.team_id, &body.volume);
+    let volume = history_volume(app, &target, &id)?;
     app.identity.require_write(&volume)?;
     let old = files::read_in(app, &volume, &id, At::Commit(commit))?.ok_or_else(|| {
         ApiError::not_found(
@@ -468,29 +425,14 @@ pub fn rollback(app: &App, req: &Request, id: &str) -> ApiResult<Response> {
         .volumes
         .rollback(&volume, &path_of(&id), commit, &meta)
         .map_err(volume_error)?;
-    http::ok(&json!({
-        "status": "rolled-back",
-        "id": id,
-        "volume": volume,
-        "commit": outcome.commit.to_string(),
-        "restored": commit.to_string(),
-        "changed": outcome.created,
-    }))
-}
-
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct PromoteBody {
-    #[serde(default)]
-    user_id: Option<String>,
-    #[serde(default)]
-    team_id: Option<String>,
-    #[serde(alias = "workflow_id")]
-    id: String,
-    #[serde(default)]
-    reason: Option<String>,
-    #[serde(default)]
-    target: Option<String>,
+    http::ok(&WorkflowRolledBack {
+        status: WorkflowChange::RolledBack,
+        id,
+        volume,
+        commit: outcome.commit.to_string(),
+        restored: commit.to_string(),
+        changed: outcome.created,
+    })
 }
 
 /// `POST /workflows/promote {"user_id"?, "team_id", "id", "reason"?,
@@ -503,13 +445,9 @@ struct PromoteBody {
 /// none, nothing is committed and the answer (409) names the skills to
 /// promote first.
 pub fn promote(app: &App, req: &Request) -> ApiResult<Response> {
-    let body: PromoteBody = read_body(req, false)?;
+    let body: WorkflowPromote = read_body(req, false)?;
     let id = workflow_id(&body.id)?;
-    let target = Target {
-        user_id: body.user_id.clone(),
-        team_id: body.team_id.clone(),
-        volume: None,
-    };
+    let target = Target::of_body(&body.user_id, &body.team_id, &None);
     let (user, team) = app.principals(&target)?;
     let team = team.ok_or_else(|| {
         ApiError::bad_request(
@@ -517,9 +455,10 @@ pub fn promote(app: &App, req: &Request) -> ApiResult<Response> {
             "request body: `team_id` is required to promote",
         )
     })?;
-    let (from, to) = match body.target.as_deref().unwrap_or("team") {
-        "team" => (VolumeId::User(user), VolumeId::Team(team)),
-        "system" => {
+    let wanted = body.target.as_deref().unwrap_or("team");
+    let (from, to) = match PromoteTarget::parse(wanted) {
+        Some(PromoteTarget::Team) => (VolumeId::User(user), VolumeId::Team(team)),
+        Some(PromoteTarget::System) => {
             if !app.identity.is_admin() {
                 return Err(ApiError::forbidden(format!(
                     "user `{}` may not promote to the system volume; only admins do",
@@ -528,12 +467,12 @@ pub fn promote(app: &App, req: &Request) -> ApiResult<Response> {
             }
             (VolumeId::Team(team), VolumeId::System)
         }
-        other => {
+        None => {
             return Err(ApiError::bad_request(
                 "invalid-target",
                 format!(
                     "`target` must be `team` or `system`, got `{}`",
-                    other.escape_default()
+                    wanted.escape_default()
                 ),
             ));
         }
@@ -559,16 +498,16 @@ pub fn promote(app: &App, req: &Request) -> ApiResult<Response> {
     let outcome = app.commit_guarded(&to, |_| {
         Ok(CommitRequest::new(app.author(), message.clone()).put(path.clone(), bytes.clone()))
     })?;
-    http::ok(&json!({
-        "status": "promoted",
-        "id": id,
-        "from": from,
-        "to": to,
-        "commit": outcome.commit.to_string(),
-        "path": path.as_str(),
-        "repinned": repinned,
-        "validation": report,
-    }))
+    http::ok(&WorkflowPromoted {
+        status: WorkflowChange::Promoted,
+        id,
+        from,
+        to,
+        commit: outcome.commit.to_string(),
+        path: path.to_string(),
+        repinned,
+        validation: report,
+    })
 }
 
 /// Re-pins the nodes of a workflow moving from `from_scope` to `to_scope`

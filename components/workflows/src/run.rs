@@ -27,20 +27,25 @@ use llmos_core::ids::{PrincipalId, VolumeId};
 use llmos_core::trace::{
     MAX_DETAILS_BYTES, MAX_TASK_CHARS, Outcome, Trace, TraceKind, is_trace_id, new_trace_id,
 };
+use llmos_core::workflow::api::{
+    ExecutedNode, MAX_COMMIT_TEXT, MAX_NODE_TEXT, MAX_STARTED_AT, RunRecorded, RunReportBody,
+    WorkflowExecute, WorkflowExecution, WorkflowValidate, WorkflowValidation,
+};
 use llmos_core::workflow::builtin::is_builtin_id;
 use llmos_core::workflow::validate::is_valid_node_id;
 use llmos_core::workflow::{
     BuiltinExecutor, Clock, ComponentRef, Execution, JsonMap, Limits, MAX_NODES, NodeCall,
     NodeError, NodeExecutor, NodeRun, NodeStatus, Placement, PlannedNode, RunReport, RunStatus,
-    Workflow, analyze,
+    ValidationReport, Workflow, analyze,
 };
+use llmos_guest::error::ErrorObject;
 use llmos_guest::http;
 use llmos_guest::{ApiError, ApiResult};
 use llmos_store::catalog::Catalog;
 use llmos_store::object::parse_id;
 use llmos_store::traces::{TraceIndex, TraceStoreError};
 use llmos_store::{ObjectKind, ObjectStore};
-use serde::Deserialize;
+use serde::Serialize;
 use serde_json::{Map, Value, json};
 use spin_sdk::http::{Request, Response};
 
@@ -49,12 +54,6 @@ use crate::compiled::{self, ComponentExecutor};
 use crate::files::{self, Change, Stored, workflow_id};
 use crate::routes::{read_body, skill_scope, workflow_of};
 use crate::versions::Versions;
-
-/// Longest error message or log kept per node of a reported run.
-const MAX_NODE_TEXT: usize = 20_000;
-
-/// Longest skill commit a reported node may name.
-const MAX_COMMIT_TEXT: usize = 128;
 
 /// Milliseconds since the component instance started serving the request.
 struct InstantClock(Instant);
@@ -79,29 +78,12 @@ fn new_run_id() -> String {
     new_trace_id(now_ms(), u32::from_le_bytes(random))
 }
 
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct ValidateBody {
-    workflow: Value,
-    #[serde(default)]
-    user_id: Option<String>,
-    #[serde(default)]
-    team_id: Option<String>,
-    /// Validate as if stored in this volume (its readers' skills).
-    #[serde(default)]
-    volume: Option<String>,
-}
-
 /// `POST /workflows/validate {"workflow", "volume"?}`: `{"valid", "errors",
 /// "warnings", "levels"}`, plus for a valid workflow where each node runs
 /// and the skill commit it runs.
 pub fn validate(app: &App, req: &Request) -> ApiResult<Response> {
-    let body: ValidateBody = read_body(req, false)?;
-    let target = Target {
-        user_id: body.user_id,
-        team_id: body.team_id,
-        volume: body.volume,
-    };
+    let body: WorkflowValidate = read_body(req, false)?;
+    let target = Target::of_body(&body.user_id, &body.team_id, &body.volume);
     let workflow = workflow_of(body.workflow)?;
     let view = app.view(&target)?;
     let scope = match app.named_volume(&target)? {
@@ -113,58 +95,40 @@ pub fn validate(app: &App, req: &Request) -> ApiResult<Response> {
     };
     let catalog = Versions::new(app, &scope).catalog_for(&workflow)?;
     let (report, plan) = analyze(&workflow, &catalog, Limits::STORED);
-    let mut value = serde_json::to_value(&report).map_err(ApiError::internal)?;
+    let mut answer = WorkflowValidation {
+        report,
+        placements: None,
+        commits: None,
+        components: None,
+    };
     if let Some(plan) = plan {
-        let mut places = Map::new();
-        let mut commits = Map::new();
-        let mut components = Map::new();
+        let mut places = BTreeMap::new();
+        let mut commits = BTreeMap::new();
+        let mut components = BTreeMap::new();
         for node in &plan.nodes {
-            places.insert(node.id.to_string(), json!(node.placement));
-            commits.insert(node.id.to_string(), json!(&*node.commit));
+            places.insert(node.id.to_string(), node.placement);
+            commits.insert(node.id.to_string(), node.commit.to_string());
             if let Some(c) = node
                 .signature
                 .component
                 .as_ref()
                 .filter(|_| node.signature.compiled)
             {
-                components.insert(node.id.to_string(), json!(c.sha256));
+                components.insert(node.id.to_string(), c.sha256.clone());
             }
         }
-        value["where"] = Value::Object(places);
-        value["commits"] = Value::Object(commits);
-        if !components.is_empty() {
-            value["components"] = Value::Object(components);
-        }
+        answer.placements = Some(places);
+        answer.commits = Some(commits);
+        answer.components = Some(components).filter(|c| !c.is_empty());
     }
-    http::ok(&value)
-}
-
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct ExecuteBody {
-    /// `{node_id: {input: value}}`, overriding the nodes' params.
-    #[serde(default)]
-    inputs: Option<Value>,
-    #[serde(default)]
-    user_id: Option<String>,
-    #[serde(default)]
-    team_id: Option<String>,
-    #[serde(default)]
-    volume: Option<String>,
-    /// Run the workflow as it was at this commit of its volume.
-    #[serde(default)]
-    commit: Option<String>,
+    http::ok(&answer)
 }
 
 /// `POST /workflows/{id}/execute {"inputs"?, "volume"?, "commit"?}`.
 pub fn execute(app: &App, req: &Request, id: &str) -> ApiResult<Response> {
     let id = workflow_id(id)?;
-    let body: ExecuteBody = read_body(req, true)?;
-    let target = Target {
-        user_id: body.user_id,
-        team_id: body.team_id,
-        volume: body.volume,
-    };
+    let body: WorkflowExecute = read_body(req, true)?;
+    let target = Target::of_body(&body.user_id, &body.team_id, &body.volume);
     let inputs = match body.inputs {
         None | Some(Value::Null) => None,
         Some(Value::Object(map)) => Some(map),
@@ -217,21 +181,21 @@ pub fn execute(app: &App, req: &Request, id: &str) -> ApiResult<Response> {
         .map(|&i| plan.nodes[i].id.to_string())
         .collect();
 
-    let mut nodes = serde_json::to_value(&result.nodes).map_err(ApiError::internal)?;
+    let mut nodes: BTreeMap<String, ExecutedNode> = BTreeMap::new();
     // What a browser needs to run its nodes: the exact version's code.
     for (node_id, node) in &result.nodes {
-        if node.status != NodeStatus::Pending || node.inputs.is_none() {
-            continue;
-        }
-        if let Some(version) = versions.at(&node.skill_id, &node.commit)?
+        let mut entry = ExecutedNode::from(node.clone());
+        if node.status == NodeStatus::Pending
+            && node.inputs.is_some()
+            && let Some(version) = versions.at(&node.skill_id, &node.commit)?
             && let Some(code) = version.skill.code()
         {
-            let entry = &mut nodes[node_id.as_str()];
-            entry["runtime"] = json!(version.skill.runtime());
-            entry["language"] = json!(code.language);
-            entry["code"] = json!(code.code);
-            entry["skill_volume"] = json!(version.volume);
+            entry.runtime = version.skill.runtime();
+            entry.language = Some(code.language.clone());
+            entry.code = Some(code.code.clone());
+            entry.skill_volume = Some(version.volume.clone());
         }
+        nodes.insert(node_id.clone(), entry);
     }
 
     let trace = if result.status == RunStatus::Pending {
@@ -271,19 +235,19 @@ pub fn execute(app: &App, req: &Request, id: &str) -> ApiResult<Response> {
             },
         )?)
     };
-    http::ok(&json!({
-        "run_id": run_id,
-        "trace_id": trace,
-        "workflow_id": id,
-        "volume": stored.volume,
-        "commit": stored.read_at.to_string(),
-        "status": result.status,
-        "duration_ms": result.duration_ms,
-        "levels": plan.level_ids(),
-        "warnings": report.warnings,
-        "skill_commits": result.commits_used(),
-        "nodes": nodes,
-    }))
+    http::ok(&WorkflowExecution {
+        run_id,
+        trace_id: trace,
+        workflow_id: id,
+        volume: stored.volume,
+        commit: stored.read_at.to_string(),
+        status: result.status,
+        duration_ms: result.duration_ms,
+        levels: plan.level_ids(),
+        warnings: report.warnings,
+        skill_commits: result.commits_used(),
+        nodes,
+    })
 }
 
 /// The executors of an edge run: the built-in nodes, and compiled skills
@@ -355,25 +319,34 @@ fn read_component(app: &App, component: &ComponentRef) -> anyhow::Result<Vec<u8>
     Ok(object.into_data())
 }
 
+/// The 422 answer to running a workflow that does not validate: the
+/// error body, with the validation report beside `error`.
+#[derive(Serialize)]
+struct InvalidWorkflow<'a> {
+    error: ErrorObject,
+    validation: &'a ValidationReport,
+}
+
 /// 422 for a workflow that does not validate, with its report.
-fn invalid_response(report: &llmos_core::workflow::ValidationReport) -> Response {
+fn invalid_response(report: &ValidationReport) -> Response {
     let first: Vec<&str> = report
         .errors
         .iter()
         .take(3)
         .map(|e| e.message.as_str())
         .collect();
-    let body = json!({
-        "error": {
-            "code": "workflow-invalid",
-            "message": format!(
+    let body = InvalidWorkflow {
+        error: ErrorObject {
+            code: "workflow-invalid".to_owned(),
+            message: format!(
                 "the workflow has {} error(s) and cannot run: {}",
                 report.errors.len(),
                 first.join("; ")
             ),
+            details: Map::new(),
         },
-        "validation": report,
-    });
+        validation: report,
+    };
     http::json_response(422, &body)
 }
 
@@ -550,74 +523,6 @@ fn serialized_len(value: &Map<String, Value>) -> usize {
     serde_json::to_vec(value).map_or(usize::MAX, |v| v.len())
 }
 
-/// One node of a reported run: the engine's node record, strictly.
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct ReportedNode {
-    status: NodeStatus,
-    skill_id: String,
-    commit: String,
-    #[serde(rename = "where")]
-    placement: Placement,
-    #[serde(default)]
-    outputs: JsonMap,
-    #[serde(default)]
-    error: Option<String>,
-    #[serde(default)]
-    error_code: Option<String>,
-    #[serde(default)]
-    duration_ms: Option<f64>,
-    #[serde(default)]
-    inputs: Option<JsonMap>,
-    #[serde(default)]
-    waiting_for: Vec<String>,
-    /// SHA-256 of the component a compiled node ran.
-    #[serde(default)]
-    component: Option<String>,
-    /// The blob id of a deferred compiled node's component (as the edge
-    /// reported it).
-    #[serde(default)]
-    component_blob: Option<String>,
-    #[serde(default)]
-    log: Option<String>,
-}
-
-/// The body of `POST /workflows/runs`: the engine's run report plus what
-/// the page knows about the run.
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct RunBody {
-    #[serde(default)]
-    workflow_id: String,
-    status: RunStatus,
-    nodes: BTreeMap<String, ReportedNode>,
-    #[serde(default)]
-    duration_ms: Option<f64>,
-    #[serde(default)]
-    workflow_name: Option<String>,
-    #[serde(default, rename = "where")]
-    site: Option<Placement>,
-    #[serde(default)]
-    started_at: Option<String>,
-    #[serde(default)]
-    stopped: Option<bool>,
-    #[serde(default)]
-    logs: Option<BTreeMap<String, String>>,
-    /// Node ids in plan order (else the stored workflow's plan order).
-    #[serde(default)]
-    order: Option<Vec<String>>,
-    /// The run's inputs, as given to the engine.
-    #[serde(default)]
-    inputs: Option<JsonMap>,
-    /// The `run_id` of an edge run the browser finished.
-    #[serde(default)]
-    run_id: Option<String>,
-    #[serde(default)]
-    user_id: Option<String>,
-    #[serde(default)]
-    team_id: Option<String>,
-}
-
 /// Whether `text` is `len` lowercase hex digits.
 fn is_hex(text: &str, len: usize) -> bool {
     text.len() == len && text.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'))
@@ -644,7 +549,7 @@ fn status_of<'a>(statuses: impl Iterator<Item = &'a NodeStatus>) -> RunStatus {
 }
 
 /// Checks a reported run; returns the nodes as the engine's records.
-fn check_report(body: &RunBody) -> ApiResult<BTreeMap<String, NodeRun>> {
+fn check_report(body: &RunReportBody) -> ApiResult<BTreeMap<String, NodeRun>> {
     if body.nodes.is_empty() {
         return Err(bad_report("`nodes` is empty: a run report names its nodes"));
     }
@@ -716,24 +621,7 @@ fn check_report(body: &RunBody) -> ApiResult<BTreeMap<String, NodeRun>> {
                 w.escape_default()
             )));
         }
-        nodes.insert(
-            id.clone(),
-            NodeRun {
-                status: n.status,
-                skill_id: n.skill_id.clone(),
-                commit: n.commit.clone(),
-                placement: n.placement,
-                outputs: n.outputs.clone(),
-                error: n.error.clone(),
-                error_code: n.error_code.clone(),
-                duration_ms: n.duration_ms,
-                inputs: n.inputs.clone(),
-                waiting_for: n.waiting_for.clone(),
-                component: n.component.clone(),
-                component_blob: n.component_blob.clone(),
-                log: n.log.clone(),
-            },
-        );
+        nodes.insert(id.clone(), NodeRun::from(n.clone()));
     }
     let derived = status_of(nodes.values().map(|n| &n.status));
     if derived != body.status {
@@ -778,7 +666,7 @@ fn check_report(body: &RunBody) -> ApiResult<BTreeMap<String, NodeRun>> {
     if body
         .started_at
         .as_ref()
-        .is_some_and(|s| s.len() > 64 || s.chars().any(char::is_control))
+        .is_some_and(|s| s.len() > MAX_STARTED_AT || s.chars().any(char::is_control))
     {
         return Err(bad_report("`started_at` must be a timestamp"));
     }
@@ -796,7 +684,7 @@ fn check_report(body: &RunBody) -> ApiResult<BTreeMap<String, NodeRun>> {
 /// {"trace_id"}`. The report is checked strictly (400 for anything off,
 /// nothing stored).
 pub fn report(app: &App, req: &Request) -> ApiResult<Response> {
-    let body: RunBody = read_body(req, false)?;
+    let body: RunReportBody = read_body(req, false)?;
     let nodes = check_report(&body)?;
     let target = Target {
         user_id: body.user_id.clone(),
@@ -884,14 +772,14 @@ pub fn report(app: &App, req: &Request) -> ApiResult<Response> {
             details,
         },
     )?;
-    http::created(&json!({"trace_id": trace_id}))
+    http::created(&RunRecorded { trace_id })
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    fn body(text: &str) -> Result<RunBody, serde_json::Error> {
+    fn body(text: &str) -> Result<RunReportBody, serde_json::Error> {
         serde_json::from_str(text)
     }
 
@@ -959,7 +847,10 @@ mod tests {
             with(&["extra"], json!(1)),
             with(&["nodes"], json!([])),
         ] {
-            assert!(serde_json::from_value::<RunBody>(v.clone()).is_err(), "{v}");
+            assert!(
+                serde_json::from_value::<RunReportBody>(v.clone()).is_err(),
+                "{v}"
+            );
         }
         // Shapes that parse but do not hold together.
         let mut renamed = good.clone();
@@ -984,7 +875,7 @@ mod tests {
             with(&["nodes", "a", "component_blob"], json!("not-a-blob")),
             with(&["nodes", "a", "log"], json!("x".repeat(MAX_NODE_TEXT + 1))),
         ] {
-            let parsed: RunBody =
+            let parsed: RunReportBody =
                 serde_json::from_value(v.clone()).unwrap_or_else(|e| panic!("{v}: {e}"));
             let err = check_report(&parsed).unwrap_err();
             assert_eq!(err.status, 400, "{v}: {err}");

@@ -1,5 +1,6 @@
 //! `/chat`: the `chat` component.
 
+use llmos_core::workflow::api::WorkflowDraft;
 use llmos_guest::api::chat::{
     ChatAnswer, ChatDelta, ChatRequest, Conversation, ConversationDeleted, ConversationList,
     ConversationSummary, ConversationTurn, WorkflowRequest,
@@ -12,6 +13,7 @@ use utoipa::OpenApi;
 #[openapi(
     paths(
         chat_turn,
+        chat_workflow,
         chat_conversations_list,
         chat_conversations_show,
         chat_conversations_delete
@@ -27,7 +29,8 @@ use utoipa::OpenApi;
         ConversationTurn,
         Conversation,
         ConversationDeleted,
-        WorkflowRequest
+        WorkflowRequest,
+        WorkflowDraft
     )),
     tags((name = "chat", description = "LLM chat steered by the caller's skills, whole or \
                                         streamed, with stored conversations."))
@@ -60,6 +63,28 @@ pub(crate) struct Doc;
 )]
 #[allow(dead_code)]
 fn chat_turn() {}
+
+#[utoipa::path(
+    post,
+    path = "/chat/workflow",
+    tag = "chat",
+    operation_id = "chat-workflow",
+    summary = "A workflow the model drafts from the request with the caller's executable skills and the built-in nodes, validated and never repaired. Stores nothing. Role: the user, or an admin for anyone.",
+    request_body(content = WorkflowRequest, content_type = "application/json"),
+    responses(
+        (status = 200, description = "The draft and its validation; an answer that is not a workflow comes back with `valid: false` and the model's text.", body = WorkflowDraft),
+        (status = 400, description = "Malformed JSON, an unknown field, no message, a bad id.", body = ErrorBody),
+        (status = 401, description = "No valid token.", body = ErrorBody),
+        (status = 403, description = "`user_id` or `team_id` is not the caller's.", body = ErrorBody),
+        (status = 413, description = "The message is too long.", body = ErrorBody),
+        (status = 415, description = "The body is not JSON.", body = ErrorBody),
+        (status = 502, description = "The model provider failed or answered something unreadable.", body = ErrorBody),
+        (status = 503, description = "No model is configured (`llm-not-configured`), or the provider stays overloaded.", body = ErrorBody),
+        (status = 504, description = "The model provider did not answer in time.", body = ErrorBody)
+    )
+)]
+#[allow(dead_code)]
+fn chat_workflow() {}
 
 #[utoipa::path(
     get,

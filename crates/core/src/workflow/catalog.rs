@@ -100,7 +100,7 @@ impl SkillSignature {
 }
 
 /// Where a node runs.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum Placement {
     /// In the edge component (WASI), next to the stored workflow.

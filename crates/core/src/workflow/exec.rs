@@ -63,7 +63,7 @@ use super::validate::{PlannedNode, WorkflowPlan};
 use crate::types::Runtime;
 
 /// Where a node is in its run.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum NodeStatus {
     Pending,
@@ -74,7 +74,7 @@ pub enum NodeStatus {
 }
 
 /// The state of a whole run.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum RunStatus {
     /// Every node is done.
@@ -88,7 +88,7 @@ pub enum RunStatus {
 }
 
 /// What one node did in a run.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct NodeRun {
     pub status: NodeStatus,
     pub skill_id: String,
@@ -97,18 +97,24 @@ pub struct NodeRun {
     /// Where the node ran, or for a pending node where it is to run.
     #[serde(rename = "where")]
     pub placement: Placement,
+    /// Output values by port name (empty until the node is done).
     #[serde(default)]
+    #[schema(value_type = Object, required = true)]
     pub outputs: JsonMap,
     /// Why the node failed or was skipped.
     #[serde(default)]
+    #[schema(required = true)]
     pub error: Option<String>,
     /// kebab-case code of `error`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error_code: Option<String>,
+    /// How long it ran; `null` until it has.
     #[serde(default)]
+    #[schema(required = true)]
     pub duration_ms: Option<f64>,
     /// For a deferred node: the inputs it receives when it runs.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<Object>)]
     pub inputs: Option<JsonMap>,
     /// For a pending node: the upstream nodes not done yet.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
@@ -127,14 +133,17 @@ pub struct NodeRun {
 }
 
 /// The record of a run: `{"workflow_id", "status", "nodes": {id: …}}`.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct RunReport {
     #[serde(default)]
+    #[schema(required = true)]
     pub workflow_id: String,
     pub status: RunStatus,
+    /// What each node did, by node id.
     pub nodes: BTreeMap<String, NodeRun>,
     /// Wall time of the last drive of the run (set by [`Execution::run`]).
     #[serde(default)]
+    #[schema(required = true)]
     pub duration_ms: Option<f64>,
 }
 

@@ -45,9 +45,14 @@ use super::catalog::Placement;
 /// JSON object: a node's params, inputs or outputs keyed by port name.
 pub type JsonMap = Map<String, Value>;
 
-/// A workflow: skills as nodes, typed connections as edges.
-#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+/// A workflow: skills as nodes, typed connections as edges. Every field
+/// may be left out; fields this version does not know are kept (a
+/// top-level `"follow_latest": true` makes every node run the latest
+/// version of its skill).
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Workflow {
+    /// Where it is stored: 1 to 64 lowercase letters, digits, `-` and `_`,
+    /// starting with a letter or digit (saving an empty one makes one up).
     #[serde(default)]
     pub id: String,
     #[serde(default)]
@@ -58,20 +63,25 @@ pub struct Workflow {
     pub edges: Vec<Edge>,
     /// Fields this version does not know, kept for export.
     #[serde(flatten)]
+    #[schema(value_type = HashMap<String, Value>)]
     pub extra: JsonMap,
 }
 
-/// One node: an instance of a skill with its parameters.
-#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+/// One node: an instance of a skill with its parameters. Ids and skill
+/// ids are checked by validation, which reports bad ones, not by parsing.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize, utoipa::ToSchema)]
+#[schema(as = WorkflowNode)]
 pub struct Node {
     #[serde(default)]
     pub id: String,
+    /// A skill id, or `builtin:<name>` for a node built into the engine.
     #[serde(default)]
     pub skill_id: String,
     #[serde(default)]
     pub position: Position,
     /// Values for the skill's inputs; an edge into the same input wins.
     #[serde(default)]
+    #[schema(value_type = Object)]
     pub params: JsonMap,
     /// The skill version this node is pinned to. Without it, or with
     /// `follow_latest: true`, the node runs the latest visible version.
@@ -86,6 +96,7 @@ pub struct Node {
     #[serde(rename = "where", default, skip_serializing_if = "Option::is_none")]
     pub placement: Option<Placement>,
     #[serde(flatten)]
+    #[schema(value_type = HashMap<String, Value>)]
     pub extra: JsonMap,
 }
 
@@ -98,18 +109,22 @@ impl Node {
 }
 
 /// Where a node sits on the canvas.
-#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize, utoipa::ToSchema)]
+#[schema(as = NodePosition)]
 pub struct Position {
     #[serde(serialize_with = "coordinate")]
     pub x: f64,
     #[serde(serialize_with = "coordinate")]
     pub y: f64,
     #[serde(flatten)]
+    #[schema(value_type = HashMap<String, Value>)]
     pub extra: JsonMap,
 }
 
 /// A connection from one node's output port to another node's input port.
-#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+/// Node ids and ports are checked by validation, not by parsing.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize, utoipa::ToSchema)]
+#[schema(as = WorkflowEdge)]
 pub struct Edge {
     #[serde(default)]
     pub source: String,
@@ -120,6 +135,7 @@ pub struct Edge {
     #[serde(default)]
     pub target_port: String,
     #[serde(flatten)]
+    #[schema(value_type = HashMap<String, Value>)]
     pub extra: JsonMap,
 }
 

@@ -1,6 +1,8 @@
 //! Workflows: the JSON format, validation against the caller's skills,
 //! planning into parallel levels and execution of built-in nodes.
 //!
+//! - [`api`]: the request and answer types of the `/workflows` routes
+//!   and of `POST /chat/workflow`.
 //! - [`format`](mod@format): the file format ([`Workflow`], [`Node`], [`Edge`]) and its
 //!   canonical JSON form, keeping unknown fields.
 //! - [`catalog`]: skill signatures ([`SkillSignature`]), the caller's
@@ -40,6 +42,7 @@
 //! Nothing here reads a clock or does I/O: durations are measured with a
 //! caller-supplied [`Clock`], skills run in caller-supplied executors.
 
+pub mod api;
 pub mod builtin;
 pub mod catalog;
 pub mod compat;

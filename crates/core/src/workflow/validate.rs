@@ -53,8 +53,9 @@ impl Default for Limits {
 }
 
 /// What is wrong (or worth a warning) in a workflow.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "kebab-case")]
+#[schema(as = ValidationIssueCode)]
 pub enum IssueCode {
     // Errors.
     /// More nodes than the limit.
@@ -98,6 +99,12 @@ pub enum IssueCode {
     /// A node of a compiled skill whose component was built from another
     /// version of the skill file.
     ComponentStale,
+    // Errors of a model's draft (`POST /chat/workflow`), before there is a
+    // workflow to validate.
+    /// The model's answer holds no JSON object.
+    AnswerNotJson,
+    /// The model's answer is JSON but not in the workflow format.
+    AnswerNotAWorkflow,
     // Warnings.
     /// A node pinned to a commit that is not the latest of its skill.
     PinnedCommitNotLatest,
@@ -108,7 +115,8 @@ pub enum IssueCode {
 }
 
 /// One error or warning.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
+#[schema(as = ValidationIssue)]
 pub struct Issue {
     pub code: IssueCode,
     pub message: String,
@@ -145,9 +153,10 @@ impl Issue {
     }
 }
 
-/// The answer to `POST /workflows/validate`.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+/// Every error and warning of a workflow, and its plan levels.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct ValidationReport {
+    /// Whether there are no errors (warnings do not count).
     pub valid: bool,
     pub errors: Vec<Issue>,
     pub warnings: Vec<Issue>,
@@ -155,6 +164,19 @@ pub struct ValidationReport {
     /// within a level nodes keep their order in the file. Empty when the
     /// graph has a cycle.
     pub levels: Vec<Vec<String>>,
+}
+
+impl ValidationReport {
+    /// The report of something that is not a workflow at all: one error
+    /// (`code`, without a node or edge), no levels.
+    pub fn refused(code: IssueCode, message: impl Into<String>) -> Self {
+        ValidationReport {
+            valid: false,
+            errors: vec![Issue::new(code, message.into())],
+            warnings: Vec::new(),
+            levels: Vec::new(),
+        }
+    }
 }
 
 /// An edge into a node's input, resolved to node indices.
