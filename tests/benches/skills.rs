@@ -65,11 +65,15 @@ fn main() {
     }
     let commits = env_or("BENCH_COMMITS", 300);
     let requests = env_or("BENCH_REQUESTS", 4000);
-    let connections = env_or("BENCH_CONNECTIONS", 64);
+    let connections: Vec<usize> = std::env::var("BENCH_CONNECTIONS")
+        .unwrap_or_else(|_| "16,64".into())
+        .split(',')
+        .filter_map(|n| n.trim().parse().ok())
+        .collect();
 
     // System volume of 340 generated skills (plus nothing shipped), so the
     // three volumes hold 1000 skills once 330 + 330 are created.
-    let app = SkillsApp::new();
+    let app = SkillsApp::new().with_probe();
     for entry in std::fs::read_dir(app.manifest().with_file_name("volumes/system/skills"))
         .expect("system skills")
     {
@@ -81,7 +85,7 @@ fn main() {
             &skill_file(&format!("sys-{n:04}"), n),
         );
     }
-    let env = Env::start_app(app, |config| config);
+    let env = Env::start_app(app, |config| config.arg("--stats"));
     let started = Instant::now();
     assert_eq!(env.get("alice", "/skills?limit=0").status, 200);
     println!(
@@ -127,54 +131,16 @@ fn main() {
         .enable_all()
         .build()
         .expect("runtime");
-    // The last row is a client revalidating its cached copy of the whole
-    // list (`If-None-Match` with the listing's tag): 304, no body.
-    let tag = env
-        .get("alice", "/skills")
-        .header("etag")
-        .expect("a listing has an etag")
-        .to_owned();
-    let routes = [
-        ("/skills", "GET /skills (all 1000)", None),
-        ("/skills?limit=50", "GET /skills?limit=50", None),
-        (
-            "/skills?q=plotting%20data&limit=20",
-            "GET /skills?q=plotting data&limit=20",
-            None,
-        ),
-        (
-            "/skills",
-            "GET /skills, If-None-Match (304)",
-            Some(tag.as_str()),
-        ),
-    ];
-    println!("\n{connections} connections, {requests} requests per route");
-    println!("| route | req/s | p50 | p90 | p99 | max | body | errors |");
-    println!("|---|---|---|---|---|---|---|---|");
-    for (path, name, tag) in routes {
-        let client = Client {
-            addr: env.host.addr(),
-            token: token.clone(),
-            tag: tag.map(str::to_owned),
-        };
-        runtime.block_on(drive(&client, path, connections, requests / 10));
-        let started = Instant::now();
-        let samples = runtime.block_on(drive(&client, path, connections, requests));
-        let elapsed = started.elapsed();
-        let errors = samples.iter().filter(|s| s.is_err()).count();
-        let mut ok: Vec<(Duration, usize)> = samples.into_iter().filter_map(Result::ok).collect();
-        ok.sort_unstable();
-        let latencies: Vec<Duration> = ok.iter().map(|s| s.0).collect();
-        println!(
-            "| {name} | {:.0} | {:.2} ms | {:.2} ms | {:.2} ms | {:.2} ms | {} KB | {errors} |",
-            requests as f64 / elapsed.as_secs_f64(),
-            ms(percentile(&latencies, 0.50)),
-            ms(percentile(&latencies, 0.90)),
-            ms(percentile(&latencies, 0.99)),
-            ms(latencies.last().copied().unwrap_or_default()),
-            ok.first().map_or(0, |s| s.1 / 1024),
-        );
-    }
+    println!("\n### Reads over 1000 skills (alice: system 340, teams/core 330, users/alice 330)");
+    read_ratios(
+        &runtime,
+        &env,
+        "alice",
+        "user-0042",
+        "/skills?q=plotting%20data&limit=20",
+        &connections,
+        requests,
+    );
 
     println!();
     let work = tempfile::tempdir().expect("work dir");
@@ -187,6 +153,30 @@ fn main() {
     println!(
         "git clone of the system volume (340 skills, 1 commit): {:.2} s",
         started.elapsed().as_secs_f64()
+    );
+    drop(env);
+
+    // The shipped system skills alone, as a new user sees them.
+    let env = Env::start_app(SkillsApp::new().with_probe(), |config| {
+        config.arg("--stats")
+    });
+    let shipped = env.get("bob", "/skills").json();
+    let first = shipped["skills"][0]["skill_id"]
+        .as_str()
+        .expect("a shipped skill")
+        .to_owned();
+    println!(
+        "\n### Reads over the {} shipped system skills (bob, no skills of his own)",
+        shipped["total"]
+    );
+    read_ratios(
+        &runtime,
+        &env,
+        "bob",
+        &first,
+        "/skills?q=python&limit=20",
+        &connections,
+        requests,
     );
     drop(env);
 
@@ -341,28 +331,174 @@ fn git_commit_loop(commits: usize) {
     );
 }
 
-/// Who sends a benchmark's requests: the host, alice's token, and the
-/// entity tag to revalidate (then 304 counts as success).
-#[derive(Clone)]
-struct Client {
-    addr: SocketAddr,
-    token: String,
-    tag: Option<String>,
+/// The reads measured, each as a ratio to the probe's `/_/health` on the
+/// same host in the same run (measured before and after the reads; the
+/// ratio uses their mean), at each connection count.
+fn read_ratios(
+    runtime: &tokio::runtime::Runtime,
+    env: &Env,
+    user: &str,
+    skill: &str,
+    search: &str,
+    connections: &[usize],
+    requests: usize,
+) {
+    let token = env.token(user).expect("token");
+    // A client revalidating its cached copy of the whole list
+    // (`If-None-Match` with the listing's tag) gets 304, no body.
+    let tag = env
+        .get(user, "/skills")
+        .header("etag")
+        .expect("a listing has an etag")
+        .to_owned();
+    let route = |path: &str, name: &str| Route {
+        path: path.to_owned(),
+        name: name.to_owned(),
+        token: Some(token.clone()),
+        tag: None,
+        gzip: true,
+    };
+    let health = Route {
+        path: "/_/health".into(),
+        name: "probe `/_/health`".into(),
+        token: None,
+        tag: None,
+        gzip: false,
+    };
+    let routes = [
+        route("/skills", "whole list, gzip"),
+        Route {
+            gzip: false,
+            ..route("/skills", "whole list, identity")
+        },
+        route("/skills?limit=50", "page of 50"),
+        route(
+            "/skills?category=cat-3&limit=50",
+            "filter (category), page of 50",
+        ),
+        route(search, "search"),
+        Route {
+            tag: Some(tag.clone()),
+            ..route("/skills", "whole list, If-None-Match (304)")
+        },
+        route(&format!("/skills/{skill}"), "one skill by id"),
+    ];
+    for &connections in connections {
+        println!("\n{connections} connections, {requests} requests per route");
+        println!(
+            "| route | req/s | × health | p50 | p99 | body | statements | SQLite | handler | instantiate | errors |"
+        );
+        println!("|---|---|---|---|---|---|---|---|---|---|---|");
+        let before = measure(runtime, env, &health, connections, requests);
+        let mut rows = Vec::new();
+        for route in &routes {
+            rows.push((route, measure(runtime, env, route, connections, requests)));
+        }
+        let after = measure(runtime, env, &health, connections, requests);
+        let base = (before.rate + after.rate) / 2.0;
+        before.print(&format!("{} (before)", health.name), base);
+        for (route, measured) in &rows {
+            measured.print(&route.name, base);
+        }
+        after.print(&format!("{} (after)", health.name), base);
+    }
 }
 
-/// Sends `total` GETs of `path` over `connections` keep-alive connections,
-/// each sending its share one after another; returns latency and body size.
+/// One route to drive: the request, whom it is from, the entity tag to
+/// revalidate (then 304 counts as success) and whether it accepts gzip.
+#[derive(Clone)]
+struct Route {
+    path: String,
+    name: String,
+    token: Option<String>,
+    tag: Option<String>,
+    gzip: bool,
+}
+
+/// One answer: latency, body bytes as sent, and the host's `--stats`
+/// headers (SQLite statements, SQLite µs, handler µs, instantiate µs).
+type Sample = (Duration, usize, [u64; 4]);
+
+struct Measured {
+    rate: f64,
+    latencies: Vec<Duration>,
+    body: usize,
+    stats: [u64; 4],
+    errors: usize,
+}
+
+impl Measured {
+    fn print(&self, name: &str, base: f64) {
+        println!(
+            "| {name} | {:.0} | {:.2} | {:.2} ms | {:.2} ms | {} | {} | {} µs | {} µs | {} µs | {} |",
+            self.rate,
+            self.rate / base,
+            ms(percentile(&self.latencies, 0.50)),
+            ms(percentile(&self.latencies, 0.99)),
+            size(self.body),
+            self.stats[0],
+            self.stats[1],
+            self.stats[2],
+            self.stats[3],
+            self.errors,
+        );
+    }
+}
+
+fn size(bytes: usize) -> String {
+    if bytes >= 10 * 1024 {
+        format!("{} KB", bytes / 1024)
+    } else {
+        format!("{bytes} B")
+    }
+}
+
+/// Drives `route` (a tenth of the requests as warm-up first) and sums up.
+fn measure(
+    runtime: &tokio::runtime::Runtime,
+    env: &Env,
+    route: &Route,
+    connections: usize,
+    requests: usize,
+) -> Measured {
+    let addr = env.host.addr();
+    runtime.block_on(drive(addr, route, connections, requests / 10));
+    let started = Instant::now();
+    let samples = runtime.block_on(drive(addr, route, connections, requests));
+    let elapsed = started.elapsed();
+    let errors = samples.iter().filter(|s| s.is_err()).count();
+    if let Some(Err(first)) = samples.iter().find(|s| s.is_err()) {
+        eprintln!("{}: {errors} errors, the first: {first}", route.name);
+    }
+    let mut ok: Vec<Sample> = samples.into_iter().filter_map(Result::ok).collect();
+    ok.sort_unstable_by_key(|s| s.0);
+    let median = |i: usize| {
+        let mut values: Vec<u64> = ok.iter().map(|s| s.2[i]).collect();
+        values.sort_unstable();
+        values.get(values.len() / 2).copied().unwrap_or(0)
+    };
+    Measured {
+        rate: requests as f64 / elapsed.as_secs_f64(),
+        body: ok.first().map_or(0, |s| s.1),
+        stats: [median(0), median(1), median(2), median(3)],
+        latencies: ok.iter().map(|s| s.0).collect(),
+        errors,
+    }
+}
+
+/// Sends `total` GETs of `route` over `connections` keep-alive
+/// connections, each sending its share one after another.
 async fn drive(
-    client: &Client,
-    path: &'static str,
+    addr: SocketAddr,
+    route: &Route,
     connections: usize,
     total: usize,
-) -> Vec<Result<(Duration, usize), String>> {
+) -> Vec<Result<Sample, String>> {
     let per_connection = total.div_ceil(connections);
     let mut tasks = Vec::new();
     for index in 0..connections {
         let count = per_connection.min(total.saturating_sub(index * per_connection));
-        tasks.push(tokio::spawn(connection(client.clone(), path, count)));
+        tasks.push(tokio::spawn(connection(addr, route.clone(), count)));
     }
     let mut samples = Vec::with_capacity(total);
     for task in tasks {
@@ -374,12 +510,7 @@ async fn drive(
     samples
 }
 
-async fn connection(
-    client: Client,
-    path: &'static str,
-    count: usize,
-) -> Vec<Result<(Duration, usize), String>> {
-    let addr = client.addr;
+async fn connection(addr: SocketAddr, route: Route, count: usize) -> Vec<Result<Sample, String>> {
     let stream = match tokio::net::TcpStream::connect(addr).await {
         Ok(stream) => stream,
         Err(e) => return vec![Err(e.to_string()); count],
@@ -391,21 +522,23 @@ async fn connection(
         Err(e) => return vec![Err(e.to_string()); count],
     };
     tokio::spawn(conn);
-    let expected = if client.tag.is_some() {
+    let expected = if route.tag.is_some() {
         http::StatusCode::NOT_MODIFIED
     } else {
         http::StatusCode::OK
     };
     let mut samples = Vec::with_capacity(count);
     for _ in 0..count {
-        let mut request = http::Request::get(path)
-            .header(http::header::HOST, addr.to_string())
-            .header(
-                http::header::AUTHORIZATION,
-                format!("Bearer {}", client.token),
-            );
-        if let Some(tag) = &client.tag {
+        let mut request =
+            http::Request::get(route.path.as_str()).header(http::header::HOST, addr.to_string());
+        if let Some(token) = &route.token {
+            request = request.header(http::header::AUTHORIZATION, format!("Bearer {token}"));
+        }
+        if let Some(tag) = &route.tag {
             request = request.header(http::header::IF_NONE_MATCH, tag.as_str());
+        }
+        if route.gzip {
+            request = request.header(http::header::ACCEPT_ENCODING, "gzip, deflate, br");
         }
         let request = request.body(Empty::<Bytes>::new()).expect("request");
         let started = Instant::now();
@@ -416,6 +549,20 @@ async fn connection(
                 .await
                 .map_err(|e| e.to_string())?;
             let status = response.status();
+            let stat = |name: &str| {
+                response
+                    .headers()
+                    .get(name)
+                    .and_then(|v| v.to_str().ok())
+                    .and_then(|v| v.parse::<u64>().ok())
+                    .unwrap_or(0)
+            };
+            let stats = [
+                stat("llmos-sqlite-statements"),
+                stat("llmos-sqlite-us"),
+                stat("llmos-handler-us"),
+                stat("llmos-instantiate-us"),
+            ];
             let body = response
                 .into_body()
                 .collect()
@@ -424,7 +571,7 @@ async fn connection(
             if status != expected {
                 return Err(format!("status {status}"));
             }
-            Ok((started.elapsed(), body.to_bytes().len()))
+            Ok((started.elapsed(), body.to_bytes().len(), stats))
         }
         .await;
         samples.push(result);

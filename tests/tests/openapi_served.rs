@@ -127,3 +127,56 @@ fn the_reference_page_and_its_assets_come_from_the_app() {
     // The bundle's licence ships beside it.
     assert_eq!(host.get("/docs/LICENSE").status, 200);
 }
+
+/// The document and the workbench's large assets go out gzip-coded to
+/// clients that accept it, from forms compressed at build time, and
+/// decode to exactly the bytes sent to other clients.
+#[test]
+fn the_document_and_assets_are_sent_gzip_coded_when_accepted() {
+    use std::io::Read as _;
+    let host = start();
+    for path in [
+        "/openapi.json",
+        "/pkg/llmos_frontend_bg.wasm",
+        "/pkg/llmos_frontend.js",
+        "/style.css",
+        "/docs/swagger-ui-bundle.js",
+    ] {
+        let plain = host.request(reqwest::Method::GET, path).send().unwrap();
+        assert_eq!(plain.status(), 200, "{path}");
+        assert!(plain.headers().get("content-encoding").is_none(), "{path}");
+        let tag = plain.headers()["etag"].to_str().unwrap().to_owned();
+        let vary = plain.headers()["vary"].to_str().unwrap().to_owned();
+        assert!(vary.contains("accept-encoding"), "{path}: {vary}");
+        let plain = plain.bytes().unwrap();
+        let coded = host
+            .request(reqwest::Method::GET, path)
+            .header("accept-encoding", "gzip, deflate, br")
+            .send()
+            .unwrap();
+        assert_eq!(coded.status(), 200, "{path}");
+        assert_eq!(coded.headers()["content-encoding"], "gzip", "{path}");
+        assert_eq!(
+            coded.headers()["etag"].to_str().unwrap(),
+            format!("W/{tag}"),
+            "{path}"
+        );
+        let coded = coded.bytes().unwrap();
+        assert!(coded.len() < plain.len(), "{path}");
+        let mut decoded = Vec::new();
+        flate2::read::GzDecoder::new(&coded[..])
+            .read_to_end(&mut decoded)
+            .unwrap();
+        assert!(
+            decoded == plain,
+            "{path}: the gzip form decodes to the file"
+        );
+        let revalidated = host
+            .request(reqwest::Method::GET, path)
+            .header("accept-encoding", "gzip")
+            .header("if-none-match", format!("W/{tag}"))
+            .send()
+            .unwrap();
+        assert_eq!(revalidated.status(), 304, "{path}");
+    }
+}

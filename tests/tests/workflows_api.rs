@@ -1151,3 +1151,65 @@ fn malformed_requests_are_refused_and_change_nothing() {
     assert_eq!(env.get("alice", "/workflows").body, listing);
     assert_eq!(env.trace_count("alice"), 0);
 }
+
+/// The list and a workflow by id are kept ready per state of the volumes
+/// they read: each carries an `ETag` (`304` when current), a commit moves
+/// it, and no answer is older than a commit acknowledged before it.
+#[test]
+fn reads_revalidate_and_follow_every_commit() {
+    let env = Env::start();
+    let created = env.expect(
+        201,
+        "alice",
+        "POST",
+        "/workflows",
+        &json!({"workflow": doubling_workflow("kept")}),
+    );
+    let mut commit = created["commit"].as_str().unwrap().to_owned();
+    for path in ["/workflows", "/workflows/kept"] {
+        let first = env.get("alice", path);
+        assert_eq!(first.status, 200, "{}", first.body);
+        let tag = first.header("etag").expect("an etag").to_owned();
+        let again = env
+            .host
+            .request(reqwest::Method::GET, path)
+            .bearer_auth(&env.tokens["alice"])
+            .header("if-none-match", &tag)
+            .send()
+            .unwrap();
+        assert_eq!(again.status(), 304, "{path}");
+        // Another user's view is another answer.
+        let bob = env
+            .host
+            .request(reqwest::Method::GET, path)
+            .bearer_auth(&env.tokens["bob"])
+            .header("if-none-match", &tag)
+            .send()
+            .unwrap();
+        assert_ne!(bob.status(), 304, "{path}");
+    }
+    for n in 0..5 {
+        let mut workflow = doubling_workflow("kept");
+        workflow["name"] = json!(format!("Version {n}"));
+        let updated = env.expect(
+            200,
+            "alice",
+            "PUT",
+            "/workflows/kept",
+            &json!({"workflow": workflow}),
+        );
+        assert_ne!(updated["commit"], commit.as_str());
+        commit = updated["commit"].as_str().unwrap().to_owned();
+        let shown = env.expect(200, "alice", "GET", "/workflows/kept", &Value::Null);
+        assert_eq!(shown["name"], format!("Version {n}"));
+        assert_eq!(shown["commit"], commit.as_str());
+        let listed = env.expect(200, "alice", "GET", "/workflows", &Value::Null);
+        let entry = listed["workflows"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|w| w["id"] == "kept")
+            .expect("listed");
+        assert_eq!(entry["name"], format!("Version {n}"));
+    }
+}

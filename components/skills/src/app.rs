@@ -26,6 +26,7 @@ const AUTHOR_DOMAIN: &str = "users.llmos.local";
 
 pub struct App<'d> {
     pub identity: Identity,
+    pub db: &'d Db,
     pub volumes: Volumes<SqlStore<&'d Db>>,
 }
 
@@ -33,6 +34,7 @@ impl<'d> App<'d> {
     pub fn new(db: &'d Db, identity: Identity) -> Self {
         Self {
             identity,
+            db,
             volumes: Volumes::new(SqlStore::new(db)),
         }
     }
@@ -49,11 +51,24 @@ impl<'d> App<'d> {
 
     /// [`Self::fresh`], also saying which commit each volume's index
     /// reflects.
+    ///
+    /// The system volume is imported here when it has no head yet (the
+    /// first request of a new database), so the hot reads need no check
+    /// of their own.
     pub fn fresh_state(&self, volumes: &[VolumeId]) -> ApiResult<FreshState> {
-        let state = self
+        let mut state = self
             .catalog()
             .fresh_state(volumes)
             .map_err(errors::catalog)?;
+        if volumes.contains(&VolumeId::System)
+            && !state.heads.iter().any(|(v, _)| *v == VolumeId::System)
+        {
+            llmos_guest::system::ensure_imported(&self.volumes)?;
+            state = self
+                .catalog()
+                .fresh_state(volumes)
+                .map_err(errors::catalog)?;
+        }
         for report in &state.reports {
             for problem in &report.problems {
                 eprintln!(

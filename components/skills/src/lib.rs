@@ -45,7 +45,14 @@ fn route(req: &Request) -> ApiResult<Response> {
     }
     let (db, identity) = llmos_guest::open_authenticated(req, &[app::MIGRATIONS])?;
     let app = App::new(&db, identity);
-    llmos_guest::system::ensure_imported(&app.volumes)?;
+    // The hot reads import the system volume on their first look at it
+    // (`App::fresh_state`); every other route makes sure of it first.
+    if !matches!(
+        (method, segments.as_slice()),
+        (Method::Get, ["skills"] | ["skills", _])
+    ) {
+        llmos_guest::system::ensure_imported(&app.volumes)?;
+    }
     match (method, segments.as_slice()) {
         (Method::Get, ["skills"]) => skills::list(&app, req),
         (Method::Post, ["skills"]) => skills::create(&app, req),

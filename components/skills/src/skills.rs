@@ -8,6 +8,7 @@ use std::collections::HashMap;
 use llmos_core::ids::{SkillId, VolumeId};
 use llmos_core::skill::component::{Language, component_path};
 use llmos_core::skill::{self, SkillStatus};
+use llmos_guest::answers;
 use llmos_guest::api::CommitEntry;
 use llmos_guest::api::skills::{
     PromoteRequest, RollbackRequest, SkillAnswer, SkillCreated, SkillDeleted, SkillDiff,
@@ -83,80 +84,148 @@ pub fn list(app: &App, req: &Request) -> ApiResult<Response> {
         Some(_) => Some(q.get_usize("limit", 0, MAX_PAGE)?),
         None => None,
     };
+    if let Some(response) = kept_read(app, req, "skills-listing", &view, &scope, req.query())? {
+        return Ok(response);
+    }
     let state = app.fresh_state(&scope)?;
-    let tag = listing_tag(&view, &state, req.query());
-    if let Some(tag) = &tag
-        && http::if_none_match(req, tag)
-    {
-        return Ok(Response::builder()
-            .status(304)
-            .header("etag", tag.as_str())
-            .header("cache-control", LISTING_CACHE)
-            .header("vary", "authorization")
-            .build());
-    }
-    let catalog = app.catalog();
-    let listing = catalog
-        .list_summaries(&view, &query)
-        .map_err(errors::catalog)?;
-    let problems = catalog.problems(&scope).map_err(errors::catalog)?;
-    // Summaries are stored as JSON: they are passed through, not re-encoded.
-    let skills = listing
-        .summaries
-        .iter()
-        .map(|summary| serde_json::from_str::<&RawValue>(summary))
-        .collect::<Result<Vec<_>, _>>()
-        .map_err(|e| ApiError::internal(format_args!("a stored summary is not JSON: {e}")))?;
-    let body = serde_json::to_vec(&SkillList {
-        total: listing.total,
-        offset: query.offset,
-        limit: query.limit,
-        skills,
-        errors: &problems,
+    let tag = state_tag("skills-listing", &view, &state, req.query());
+    let key = answer_key("skills-listing", &view, req.query());
+    answers::serve(req, app.db, &key, tag.as_deref(), READ_HEADERS, || {
+        let catalog = app.catalog();
+        let listing = catalog
+            .list_summaries(&view, &query)
+            .map_err(errors::catalog)?;
+        let problems = catalog.problems(&scope).map_err(errors::catalog)?;
+        // Summaries are stored as JSON: they are passed through, not re-encoded.
+        let skills = listing
+            .summaries
+            .iter()
+            .map(|summary| serde_json::from_str::<&RawValue>(summary))
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(|e| ApiError::internal(format_args!("a stored summary is not JSON: {e}")))?;
+        let body = serde_json::to_vec(&SkillList {
+            total: listing.total,
+            offset: query.offset,
+            limit: query.limit,
+            skills,
+            errors: &problems,
+        })
+        .map_err(ApiError::internal)?;
+        Ok(("application/json".to_owned(), body))
     })
-    .map_err(ApiError::internal)?;
-    let mut response = Response::builder();
-    response
-        .status(200)
-        .header("content-type", "application/json")
-        .header("cache-control", LISTING_CACHE)
-        .header("vary", "authorization");
-    if let Some(tag) = tag {
-        response.header("etag", tag);
-    }
-    Ok(response.body(body).build())
 }
 
-/// A listing may be kept by the caller's own cache but must be checked
-/// with the server (`If-None-Match`) before each use.
-const LISTING_CACHE: &str = "private, no-cache";
+/// A read's answer may be kept by the caller's own cache but must be
+/// checked with the server (`If-None-Match`) before each use; it depends
+/// on who asks.
+const READ_HEADERS: &[(&str, &str)] = &[
+    ("cache-control", "private, no-cache"),
+    ("vary", "authorization"),
+];
 
-/// The entity tag of a listing: a digest of what it is computed from, the
-/// view (its volumes in shadowing order), the commit each volume's index
-/// reflects, and the query. `None` while a concurrent refresh is still
-/// bringing the index to a head: then nothing names the state exactly.
+/// Bump when the bytes of a kept answer change for the same state, so
+/// answers kept by an earlier version are not served.
+const ANSWER_FORMAT: u32 = 1;
+
+/// The entity tag of a read: a digest of what it is computed from, the
+/// volumes it reads (in shadowing order), the commit each volume's index
+/// reflects, and the request (`what`: the route; `request`: its query and
+/// path parameters). `None` while a concurrent refresh is still bringing
+/// the index to a head: then nothing names the state exactly.
 ///
-/// Heads are read before the listing, and an index only moves on to newer
-/// commits, so a tag never names a state newer than its body.
-fn listing_tag(view: &[VolumeId], state: &FreshState, query: &str) -> Option<String> {
+/// Heads are read before the answer is built, and an index only moves on
+/// to newer commits, so a tag never names a state newer than its body.
+fn state_tag(what: &str, view: &[VolumeId], state: &FreshState, request: &str) -> Option<String> {
     use sha2::{Digest as _, Sha256};
     if !state.settled {
         return None;
     }
     let mut digest = Sha256::new();
+    digest.update(answer_key(what, view, request));
+    for (volume, head) in &state.heads {
+        digest.update(format!("head {volume} {head}\n"));
+    }
+    Some(format!("\"{}\"", hex::encode(&digest.finalize()[..16])))
+}
+
+/// The one-statement path of a kept read: the heads of `scope` and the
+/// answer kept for the request, read together. When every index of the
+/// scope reflects its head, answers `304` (the request's `If-None-Match`
+/// names the current tag) or the kept answer (built at the current tag);
+/// `None` sends the caller on the full path (refresh, build, keep).
+fn kept_read(
+    app: &App,
+    req: &Request,
+    what: &str,
+    view: &[VolumeId],
+    scope: &[VolumeId],
+    request: &str,
+) -> ApiResult<Option<Response>> {
+    let mut volumes: Vec<VolumeId> = Vec::with_capacity(scope.len());
+    for volume in scope {
+        if !volumes.contains(volume) {
+            volumes.push(volume.clone());
+        }
+    }
+    let key = answer_key(what, view, request);
+    let params = volumes
+        .iter()
+        .map(|v| spin_sdk::sqlite::Value::Text(v.to_string()))
+        .collect();
+    let (rows, kept) = answers::lookup_with_state(
+        req,
+        app.db,
+        &llmos_store::catalog::heads_query(volumes.len()),
+        params,
+        &key,
+    )?;
+    let rows: Vec<Vec<llmos_store::SqlValue>> = rows
+        .into_iter()
+        .map(|row| row.into_iter().map(llmos_guest::db::from_spin).collect())
+        .collect();
+    // The system volume is imported on the first look at it (full path).
+    let required: &[VolumeId] = if volumes.contains(&VolumeId::System) {
+        &[VolumeId::System]
+    } else {
+        &[]
+    };
+    let Some(heads) = llmos_store::catalog::settled_heads(&volumes, required, &rows) else {
+        return Ok(None);
+    };
+    let state = FreshState {
+        reports: Vec::new(),
+        heads,
+        settled: true,
+    };
+    let Some(tag) = state_tag(what, view, &state, request) else {
+        return Ok(None);
+    };
+    if http::if_none_match(req, &tag) {
+        return Ok(Some(answers::not_modified(&tag, READ_HEADERS)));
+    }
+    Ok(match kept {
+        Some((kept_tag, Some(ready))) if kept_tag == tag => {
+            Some(answers::answer(&tag, READ_HEADERS, ready))
+        }
+        _ => None,
+    })
+}
+
+/// What a read asks, whatever the state: the key its ready answer is kept
+/// under ([`answers`]).
+fn answer_key(what: &str, view: &[VolumeId], request: &str) -> String {
+    use sha2::{Digest as _, Sha256};
+    let mut digest = Sha256::new();
     digest.update(format!(
-        "skills-listing {} {}\n",
+        "{what} {} {} {ANSWER_FORMAT}\n",
         env!("CARGO_PKG_VERSION"),
         llmos_store::catalog::INDEX_FORMAT
     ));
     for volume in view {
         digest.update(format!("view {volume}\n"));
     }
-    for (volume, head) in &state.heads {
-        digest.update(format!("head {volume} {head}\n"));
-    }
-    digest.update(format!("query {query}\n"));
-    Some(format!("\"{}\"", hex::encode(&digest.finalize()[..16])))
+    digest.update(format!("request {request}\n"));
+    format!("{what}:{}", hex::encode(&digest.finalize()[..16]))
 }
 
 /// The skill a read names: in `?volume=`, else in the merged view.
@@ -194,33 +263,64 @@ pub(crate) fn file_bytes(app: &App, entry: &CatalogEntry) -> ApiResult<Vec<u8>> 
         .ok_or_else(|| ApiError::internal(format_args!("blob {} is missing", entry.blob)))
 }
 
-/// `GET /skills/{id}`: the full skill.
+/// `GET /skills/{id}`: the full skill, kept ready per state like a
+/// listing (with an `ETag`, `304` on `If-None-Match`).
 pub fn show(app: &App, req: &Request, id: &str) -> ApiResult<Response> {
     let id = skill_id(id)?;
-    let entry = resolve(app, &Query::of(req), &id)?;
-    let data = file_bytes(app, &entry)?;
-    let skill = skill::parse_bytes_as(&id, Some(&entry.path), &data)
-        .map_err(|e| ApiError::internal(format_args!("indexed skill no longer parses: {e}")))?;
-    let mut view = skill.view();
-    view.status = entry.status.or(view.status);
-    // The facts come from the catalog's table, not from the bytes.
-    let found = match Language::of(&skill) {
-        Some(_) => Some(
-            app.catalog()
-                .component_at(&entry.volume, entry.commit, &entry.path, &skill)
-                .map_err(errors::catalog)?,
-        ),
-        None => None,
+    let q = Query::of(req);
+    let (user_id, team_id) = (q.get("user_id"), q.get("team_id"));
+    let (scope, volume) = match q.get("volume") {
+        Some(volume) => {
+            let volume = app.readable(volume, user_id, team_id)?;
+            (vec![volume.clone()], Some(volume))
+        }
+        None => (app.view(user_id, team_id)?, None),
     };
-    http::ok(&SkillAnswer {
-        skill: view,
-        volume: &entry.volume,
-        commit: entry.commit.to_string(),
-        path: &entry.path,
-        component: found.as_ref().map(|c| {
-            c.as_ref()
-                .map(|c| crate::components::component_view(c, &skill))
-        }),
+    let request = format!("{id}?{}", req.query());
+    if let Some(response) = kept_read(app, req, "skill", &scope, &scope, &request)? {
+        return Ok(response);
+    }
+    let state = app.fresh_state(&scope)?;
+    let tag = state_tag("skill", &scope, &state, &request);
+    let key = answer_key("skill", &scope, &request);
+    answers::serve(req, app.db, &key, tag.as_deref(), READ_HEADERS, || {
+        let catalog = app.catalog();
+        let entry = match &volume {
+            Some(volume) => catalog
+                .get_in(volume, &id)
+                .map_err(errors::catalog)?
+                .ok_or_else(|| not_found(&id, &volume.to_string()))?,
+            None => catalog
+                .get(&scope, &id)
+                .map_err(errors::catalog)?
+                .ok_or_else(|| not_found(&id, "the volumes visible to this caller"))?,
+        };
+        let data = file_bytes(app, &entry)?;
+        let skill = skill::parse_bytes_as(&id, Some(&entry.path), &data)
+            .map_err(|e| ApiError::internal(format_args!("indexed skill no longer parses: {e}")))?;
+        let mut view = skill.view();
+        view.status = entry.status.or(view.status);
+        // The facts come from the catalog's table, not from the bytes.
+        let found = match Language::of(&skill) {
+            Some(_) => Some(
+                catalog
+                    .component_at(&entry.volume, entry.commit, &entry.path, &skill)
+                    .map_err(errors::catalog)?,
+            ),
+            None => None,
+        };
+        let body = serde_json::to_vec(&SkillAnswer {
+            skill: view,
+            volume: &entry.volume,
+            commit: entry.commit.to_string(),
+            path: &entry.path,
+            component: found.as_ref().map(|c| {
+                c.as_ref()
+                    .map(|c| crate::components::component_view(c, &skill))
+            }),
+        })
+        .map_err(ApiError::internal)?;
+        Ok(("application/json".to_owned(), body))
     })
 }
 

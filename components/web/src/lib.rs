@@ -21,6 +21,7 @@
 use std::path::{Path, PathBuf};
 use std::time::UNIX_EPOCH;
 
+use llmos_guest::encoding::{self, Coding};
 use llmos_guest::http::{self, method_name};
 use llmos_guest::{ApiError, ApiResult};
 use spin_sdk::http::{Method, Request, Response};
@@ -78,6 +79,7 @@ const WORKER_CSPS: &[(&str, &str)] = &[
 /// `build.rs`.
 const OPENAPI: &str = include_str!(concat!(env!("OUT_DIR"), "/openapi.json"));
 const OPENAPI_ETAG: &str = include_str!(concat!(env!("OUT_DIR"), "/openapi.etag"));
+const OPENAPI_GZIP: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/openapi.json.gz"));
 
 /// Path prefixes that belong to the API; a miss under them is never a page.
 const API_PREFIXES: &[&str] = &[
@@ -130,10 +132,19 @@ fn health() -> ApiResult<Response> {
 /// public (no token) and may be read from any origin, as client
 /// generators and reference viewers elsewhere do.
 fn openapi(req: &Request, head: bool) -> Response {
+    let gzip = Coding::for_request(req) == Coding::Gzip;
     let mut builder = Response::builder();
     builder
-        .header("etag", OPENAPI_ETAG)
+        .header(
+            "etag",
+            if gzip {
+                format!("W/{OPENAPI_ETAG}")
+            } else {
+                OPENAPI_ETAG.to_owned()
+            },
+        )
         .header("cache-control", "no-cache")
+        .header("vary", "accept-encoding")
         .header("access-control-allow-origin", "*");
     if if_none_match(req, OPENAPI_ETAG) {
         return builder.status(304).build();
@@ -142,10 +153,13 @@ fn openapi(req: &Request, head: bool) -> Response {
         .status(200)
         .header("content-type", "application/json")
         .header("x-content-type-options", "nosniff");
-    if head {
-        builder.build()
-    } else {
-        builder.body(OPENAPI).build()
+    if gzip {
+        builder.header("content-encoding", "gzip");
+    }
+    match (head, gzip) {
+        (true, _) => builder.build(),
+        (false, true) => builder.body(OPENAPI_GZIP.to_vec()).build(),
+        (false, false) => builder.body(OPENAPI).build(),
     }
 }
 
@@ -256,13 +270,26 @@ fn serve_file(req: &Request, path: &Path, head: bool, fallback: bool) -> ApiResu
     } else {
         content_type.to_owned()
     };
+    let gzip = precompressed(req, path, &meta, &content_type);
     let matches = if_none_match(req, &etag);
     let mut builder = Response::builder();
     builder
-        .header("etag", etag.as_str())
+        // The gzip form's bytes differ from the file's: the weak form of
+        // the file's tag (which still revalidates either).
+        .header(
+            "etag",
+            if gzip.is_some() {
+                format!("W/{etag}")
+            } else {
+                etag.clone()
+            },
+        )
         // Revalidate every time: cheap thanks to the ETag, and a rebuilt
         // frontend is never served stale.
         .header("cache-control", "no-cache");
+    if encoding::compressible(&content_type) {
+        builder.header("vary", "accept-encoding");
+    }
     if let Some(policy) = content_security_policy(path, &content_type) {
         builder
             .header("content-security-policy", policy)
@@ -275,12 +302,39 @@ fn serve_file(req: &Request, path: &Path, head: bool, fallback: bool) -> ApiResu
         .status(200)
         .header("content-type", content_type)
         .header("x-content-type-options", "nosniff");
+    if gzip.is_some() {
+        builder.header("content-encoding", "gzip");
+    }
     if head {
         return Ok(builder.build());
     }
-    let body = std::fs::read(path)
-        .map_err(|err| ApiError::internal(format_args!("reading {}: {err}", path.display())))?;
+    let source = gzip.as_deref().unwrap_or(path);
+    let body = std::fs::read(source)
+        .map_err(|err| ApiError::internal(format_args!("reading {}: {err}", source.display())))?;
     Ok(builder.body(body).build())
+}
+
+/// The build's gzip form of `path` (`<path>.gz`, see
+/// `scripts/build-frontend.sh`), when the request accepts gzip and the
+/// form is at least as new as the file.
+fn precompressed(
+    req: &Request,
+    path: &Path,
+    meta: &std::fs::Metadata,
+    content_type: &str,
+) -> Option<PathBuf> {
+    if !encoding::compressible(content_type) || Coding::for_request(req) != Coding::Gzip {
+        return None;
+    }
+    let mut name = path.as_os_str().to_owned();
+    name.push(".gz");
+    let gzip = PathBuf::from(name);
+    let coded = std::fs::metadata(&gzip).ok()?;
+    let newer = match (coded.modified(), meta.modified()) {
+        (Ok(coded), Ok(file)) => coded >= file,
+        _ => false,
+    };
+    (coded.is_file() && newer).then_some(gzip)
 }
 
 #[cfg(test)]

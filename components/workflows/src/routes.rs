@@ -10,6 +10,7 @@ use llmos_core::workflow::api::{
     WorkflowSummary, WorkflowUpdated, WorkflowWrite,
 };
 use llmos_core::workflow::{ValidationReport, Workflow, validate};
+use llmos_guest::answers;
 use llmos_guest::http::{self, Query};
 use llmos_guest::{ApiError, ApiResult};
 use llmos_store::CommitInfo;
@@ -121,36 +122,79 @@ pub fn list(app: &App, req: &Request) -> ApiResult<Response> {
         }
         None => app.view(&target)?,
     };
-    let (listed, errors) = files::list(app, &scope)?;
-    let workflows: Vec<WorkflowSummary> = listed.iter().map(|l| summary(&l.stored)).collect();
-    http::ok(&WorkflowList {
-        total: workflows.len(),
-        workflows,
-        errors,
-    })
+    // Kept ready per state of the volumes it reads (`llmos_guest::answers`).
+    answers::serve_by_heads(
+        req,
+        app.db,
+        "workflows-list",
+        &scope,
+        req.query(),
+        READ_HEADERS,
+        || {
+            let (listed, errors) = files::list(app, &scope)?;
+            let workflows: Vec<WorkflowSummary> =
+                listed.iter().map(|l| summary(&l.stored)).collect();
+            let body = serde_json::to_vec(&WorkflowList {
+                total: workflows.len(),
+                workflows,
+                errors,
+            })
+            .map_err(ApiError::internal)?;
+            Ok(("application/json".to_owned(), body))
+        },
+    )
 }
 
+/// A read's answer may be kept by the caller's own cache but must be
+/// checked with the server (`If-None-Match`) before each use; it depends
+/// on who asks.
+const READ_HEADERS: &[(&str, &str)] = &[
+    ("cache-control", "private, no-cache"),
+    ("vary", "authorization"),
+];
+
 /// `GET /workflows/{id}?volume&commit`: the workflow with where it is;
-/// `commit` reads an older version.
+/// `commit` reads an older version. Kept ready per state of the volumes
+/// it may come from.
 pub fn show(app: &App, req: &Request, id: &str) -> ApiResult<Response> {
     let id = workflow_id(id)?;
     let q = Query::of(req);
     let target = Target::of_query(&q);
-    let stored = match q.get("commit") {
-        None => locate(app, &target, &id, Change::Find)?,
-        Some(commit) => {
-            let commit = commit_id("commit", commit)?;
-            let volume = match app.named_volume(&target)? {
-                Some(volume) => volume,
-                None => locate(app, &target, &id, Change::Skip)?.volume,
-            };
-            files::load_in(app, &volume, &id, Some(commit), Change::Find)?
+    let scope = match app.named_volume(&target)? {
+        Some(volume) => {
+            app.identity.require_read(&volume)?;
+            vec![volume]
         }
+        None => app.view(&target)?,
     };
-    http::ok(&StoredWorkflow {
-        summary: summary(&stored),
-        workflow: stored.workflow,
-    })
+    let request = format!("{id}?{}", req.query());
+    answers::serve_by_heads(
+        req,
+        app.db,
+        "workflow",
+        &scope,
+        &request,
+        READ_HEADERS,
+        || {
+            let stored = match q.get("commit") {
+                None => locate(app, &target, &id, Change::Find)?,
+                Some(commit) => {
+                    let commit = commit_id("commit", commit)?;
+                    let volume = match app.named_volume(&target)? {
+                        Some(volume) => volume,
+                        None => locate(app, &target, &id, Change::Skip)?.volume,
+                    };
+                    files::load_in(app, &volume, &id, Some(commit), Change::Find)?
+                }
+            };
+            let body = serde_json::to_vec(&StoredWorkflow {
+                summary: summary(&stored),
+                workflow: stored.workflow,
+            })
+            .map_err(ApiError::internal)?;
+            Ok(("application/json".to_owned(), body))
+        },
+    )
 }
 
 /// `GET /workflows/{id}/raw`: the file exactly as stored (the export).

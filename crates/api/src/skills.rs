@@ -180,10 +180,13 @@ fn skills_promote() {}
         ("skill_id" = SkillId, Path, description = "The skill's id."),
         ("volume" = Option<String>, Query, pattern = "^(|user|team|system|(teams|users)/[A-Za-z0-9][A-Za-z0-9_.-]{0,63})$", description = "Read it from this volume instead of the merged view."),
         ("user_id" = Option<String>, Query, description = "The token's user (or any, for an admin)."),
-        ("team_id" = Option<String>, Query, description = "One of the token's teams.")
+        ("team_id" = Option<String>, Query, description = "One of the token's teams."),
+        ("If-None-Match" = Option<String>, Header, description = "The `ETag` of an answer the client has.")
     ),
     responses(
-        (status = 200, description = "The skill, where it was found and, for compiled skills, its component.", body = SkillAnswer),
+        (status = 200, description = "The skill, where it was found and, for compiled skills, its component.", body = SkillAnswer,
+            headers(("etag" = String, description = "Names the volumes read, their heads and the request."))),
+        (status = 304, description = "The client's answer is current."),
         (status = 400, description = "A bad id or volume.", body = ErrorBody),
         (status = 401, description = "No valid token.", body = ErrorBody),
         (status = 403, description = "The volume is not the caller's.", body = ErrorBody),

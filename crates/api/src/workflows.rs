@@ -85,10 +85,13 @@ pub(crate) struct Doc;
     params(
         ("user_id" = Option<String>, Query, description = "The token's user (or any, for an admin)."),
         ("team_id" = Option<String>, Query, description = "One of the token's teams (or any, for an admin); the team volume of the view."),
-        ("volume" = Option<String>, Query, pattern = "^(|user|team|system|(teams|users)/[A-Za-z0-9][A-Za-z0-9_.-]{0,63})$", description = "Only this volume (`team` needs `team_id`).")
+        ("volume" = Option<String>, Query, pattern = "^(|user|team|system|(teams|users)/[A-Za-z0-9][A-Za-z0-9_.-]{0,63})$", description = "Only this volume (`team` needs `team_id`)."),
+        ("If-None-Match" = Option<String>, Header, description = "The `ETag` of a list the client has.")
     ),
     responses(
-        (status = 200, description = "Sorted by id; `errors` lists workflow files that are not readable workflows.", body = WorkflowList),
+        (status = 200, description = "Sorted by id; `errors` lists workflow files that are not readable workflows.", body = WorkflowList,
+            headers(("etag" = String, description = "Names the volumes, their heads and the query."))),
+        (status = 304, description = "The client's list is current."),
         (status = 400, description = "A bad id or volume.", body = ErrorBody),
         (status = 401, description = "No valid token.", body = ErrorBody),
         (status = 403, description = "`user_id`, `team_id` or `volume` is not the caller's.", body = ErrorBody)
@@ -193,10 +196,13 @@ fn workflows_promote() {}
         ("volume" = Option<String>, Query, pattern = "^(|user|team|system|(teams|users)/[A-Za-z0-9][A-Za-z0-9_.-]{0,63})$", description = "Read it from this volume instead of the merged view."),
         ("commit" = Option<String>, Query, pattern = "^(|[0-9a-f]{40})$", description = "The version of this commit of its volume (default: the head)."),
         ("user_id" = Option<String>, Query, description = "The token's user (or any, for an admin)."),
-        ("team_id" = Option<String>, Query, description = "One of the token's teams.")
+        ("team_id" = Option<String>, Query, description = "One of the token's teams."),
+        ("If-None-Match" = Option<String>, Header, description = "The `ETag` of an answer the client has.")
     ),
     responses(
-        (status = 200, description = "The workflow, its volume and the commit that last changed it.", body = StoredWorkflow),
+        (status = 200, description = "The workflow, its volume and the commit that last changed it.", body = StoredWorkflow,
+            headers(("etag" = String, description = "Names the volumes, their heads and the request."))),
+        (status = 304, description = "The client's answer is current."),
         (status = 400, description = "A bad id, volume or commit.", body = ErrorBody),
         (status = 401, description = "No valid token.", body = ErrorBody),
         (status = 403, description = "The volume is not the caller's.", body = ErrorBody),

@@ -237,34 +237,86 @@ pub fn authenticate(req: &Request, db: &Db) -> ApiResult<Identity> {
 /// Resolves a token to its identity.
 pub fn identify(token: &str, db: &Db) -> ApiResult<Identity> {
     let presented = digest(token);
-    if let Some(admin) = admin_token()
-        && bool::from(presented.ct_eq(&digest(&admin)))
-    {
-        return Ok(Identity {
-            user_id: PrincipalId::user(ADMIN_USER)?,
-            team_ids: Vec::new(),
-            role: Role::Admin,
-        });
+    if let Some(identity) = admin_identity(&presented)? {
+        return Ok(identity);
     }
-    let now = crate::now_secs();
     let rows = db.execute(
         "SELECT user_id, team_ids, role FROM auth_tokens
          WHERE token_hash = ? AND revoked_at IS NULL AND (expires_at IS NULL OR expires_at > ?)",
-        &[Value::Text(hex::encode(presented)), Value::Integer(now)],
+        &[
+            Value::Text(hex::encode(presented)),
+            Value::Integer(crate::now_secs()),
+        ],
     )?;
-    let row = rows.rows.first().ok_or_else(|| {
-        ApiError::unauthorized("invalid-token", "the token is unknown, revoked or expired")
-    })?;
-    let user_id = PrincipalId::user(&db::text(&row.values, 0)?)
+    match rows.rows.first() {
+        Some(row) => stored_identity(&row.values),
+        None => Err(invalid_token()),
+    }
+}
+
+/// [`identify`] and the check that every migration in `ids` is applied,
+/// in one statement: `None` when some is not (or the tables do not exist
+/// yet), and then nothing was checked.
+pub fn identify_migrated(token: &str, db: &Db, ids: &[&str]) -> ApiResult<Option<Identity>> {
+    let presented = digest(token);
+    let sql = format!(
+        "SELECT (SELECT count(*) FROM schema_migrations WHERE id IN ({})), \
+                t.user_id, t.team_ids, t.role \
+         FROM (SELECT 1) LEFT JOIN auth_tokens t ON t.token_hash = ? AND t.revoked_at IS NULL \
+              AND (t.expires_at IS NULL OR t.expires_at > ?)",
+        vec!["?"; ids.len()].join(", ")
+    );
+    let mut params: Vec<Value> = ids.iter().map(|id| Value::Text((*id).to_owned())).collect();
+    params.push(Value::Text(hex::encode(presented)));
+    params.push(Value::Integer(crate::now_secs()));
+    let Ok(rows) = db.connection().execute(&sql, &params) else {
+        return Ok(None);
+    };
+    let Some(row) = rows.rows.first() else {
+        return Ok(None);
+    };
+    let applied = db::integer(&row.values, 0)?;
+    if usize::try_from(applied).ok() != Some(ids.len()) {
+        return Ok(None);
+    }
+    if matches!(row.values.get(1), Some(Value::Null) | None) {
+        return match admin_identity(&presented)? {
+            Some(identity) => Ok(Some(identity)),
+            None => Err(invalid_token()),
+        };
+    }
+    stored_identity(&row.values[1..]).map(Some)
+}
+
+fn invalid_token() -> ApiError {
+    ApiError::unauthorized("invalid-token", "the token is unknown, revoked or expired")
+}
+
+/// The admin's identity when `presented` is the admin token's digest
+/// (compared in constant time).
+fn admin_identity(presented: &[u8; 32]) -> ApiResult<Option<Identity>> {
+    match admin_token() {
+        Some(admin) if bool::from(presented.ct_eq(&digest(&admin))) => Ok(Some(Identity {
+            user_id: PrincipalId::user(ADMIN_USER)?,
+            team_ids: Vec::new(),
+            role: Role::Admin,
+        })),
+        _ => Ok(None),
+    }
+}
+
+/// The identity of a stored token: `user_id`, `team_ids` (JSON), `role`.
+fn stored_identity(values: &[Value]) -> ApiResult<Identity> {
+    let user_id = PrincipalId::user(&db::text(values, 0)?)
         .map_err(|err| ApiError::internal(format_args!("stored user id: {err}")))?;
-    let team_ids: Vec<String> = serde_json::from_str(&db::text(&row.values, 1)?)
+    let team_ids: Vec<String> = serde_json::from_str(&db::text(values, 1)?)
         .map_err(|err| ApiError::internal(format_args!("stored team ids: {err}")))?;
     let team_ids = team_ids
         .iter()
         .map(|t| PrincipalId::team(t))
         .collect::<Result<Vec<_>, _>>()
         .map_err(|err| ApiError::internal(format_args!("stored team id: {err}")))?;
-    let role = Role::parse(&db::text(&row.values, 2)?)?;
+    let role = Role::parse(&db::text(values, 2)?)?;
     Ok(Identity {
         user_id,
         team_ids,

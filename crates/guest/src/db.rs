@@ -40,15 +40,20 @@ pub struct Db {
 impl Db {
     /// Opens the default database and applies `migrations` not yet applied.
     pub fn open(migrations: &[&[Migration]]) -> ApiResult<Self> {
+        let db = Self::connect()?;
+        db.migrate(migrations)?;
+        Ok(db)
+    }
+
+    /// Opens the default database as it is, applying nothing.
+    pub fn connect() -> ApiResult<Self> {
         let conn = Connection::open_default().map_err(|err| {
             ApiError::unavailable(
                 "database-unavailable",
                 format!("cannot open the database: {err}"),
             )
         })?;
-        let db = Db { conn };
-        db.migrate(migrations)?;
-        Ok(db)
+        Ok(Db { conn })
     }
 
     pub fn connection(&self) -> &Connection {
@@ -62,7 +67,8 @@ impl Db {
             .map_err(|err| ApiError::internal(format_args!("sqlite: {err} in `{sql}`")))
     }
 
-    fn migrate(&self, sets: &[&[Migration]]) -> ApiResult<()> {
+    /// Applies the migrations of `sets` not yet applied.
+    pub fn migrate(&self, sets: &[&[Migration]]) -> ApiResult<()> {
         let applied = match self.conn.execute("SELECT id FROM schema_migrations", &[]) {
             Ok(rows) => rows
                 .rows
@@ -122,7 +128,8 @@ fn into_spin(value: SqlValue) -> Value {
     }
 }
 
-fn from_spin(value: Value) -> SqlValue {
+/// A value of Spin's interface as the store's.
+pub fn from_spin(value: Value) -> SqlValue {
     match value {
         Value::Integer(n) => SqlValue::Integer(n),
         Value::Real(x) => SqlValue::Real(x),

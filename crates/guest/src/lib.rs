@@ -9,9 +9,11 @@
 //! every component answers failures the same way.
 #![forbid(unsafe_code)]
 
+pub mod answers;
 pub mod api;
 pub mod auth;
 pub mod db;
+pub mod encoding;
 pub mod error;
 pub mod http;
 pub mod llm;
@@ -24,22 +26,42 @@ pub use auth::Identity;
 pub use db::{Db, Migration};
 pub use error::{ApiError, ApiResult};
 
-/// Runs `handler` and renders its error, if any, as the JSON error body.
+/// Runs `handler`, renders its error, if any, as the JSON error body, and
+/// sends a large answer compressed when the request accepts it
+/// ([`encoding::finish`]).
 pub fn serve(req: Request, handler: impl FnOnce(&Request) -> ApiResult<Response>) -> Response {
-    match handler(&req) {
+    let response = match handler(&req) {
         Ok(response) => response,
         Err(err) => err.into_response(),
-    }
+    };
+    encoding::finish(&req, response)
 }
 
-/// Opens the database (applying the auth and store schemas and
-/// `migrations`) and
-/// establishes the caller's identity.
+/// Opens the database (applying the auth, store and ready-answer schemas
+/// and `migrations`) and establishes the caller's identity. Once every
+/// migration is applied, both cost one statement together.
 pub fn open_authenticated(req: &Request, migrations: &[&[Migration]]) -> ApiResult<(Db, Identity)> {
-    let mut sets: Vec<&[Migration]> = vec![auth::MIGRATIONS, db::STORE_MIGRATIONS];
+    let mut sets: Vec<&[Migration]> =
+        vec![auth::MIGRATIONS, db::STORE_MIGRATIONS, answers::MIGRATIONS];
     sets.extend_from_slice(migrations);
-    let db = Db::open(&sets)?;
-    let identity = auth::authenticate(req, &db)?;
+    let token = auth::bearer_token(req)?.ok_or_else(|| {
+        ApiError::unauthorized(
+            "missing-token",
+            "this route needs `Authorization: Bearer <token>`",
+        )
+    })?;
+    let db = Db::connect()?;
+    let mut ids: Vec<&str> = sets
+        .iter()
+        .flat_map(|set| set.iter().map(|m| m.id))
+        .collect();
+    ids.sort_unstable();
+    ids.dedup();
+    if let Some(identity) = auth::identify_migrated(&token, &db, &ids)? {
+        return Ok((db, identity));
+    }
+    db.migrate(&sets)?;
+    let identity = auth::identify(&token, &db)?;
     Ok((db, identity))
 }
 

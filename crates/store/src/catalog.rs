@@ -523,12 +523,7 @@ impl<'v, E: SqlExecutor> Catalog<'v, E> {
         if volumes.is_empty() {
             return Ok(state);
         }
-        let sql = format!(
-            "SELECT r.volume, r.target, c.head, c.format FROM git_refs r \
-             LEFT JOIN skill_catalog_volumes c ON c.volume = r.volume \
-             WHERE r.name = 'refs/heads/main' AND r.volume IN ({})",
-            placeholders(volumes.len())
-        );
+        let sql = heads_query(volumes.len());
         let params: Vec<SqlValue> = volumes.iter().map(|v| v.to_string().into()).collect();
         let rows = self.run("checking indexed heads", &sql, &params)?;
         for row in rows.rows {
@@ -538,14 +533,8 @@ impl<'v, E: SqlExecutor> Catalog<'v, E> {
             else {
                 continue;
             };
-            let target = row.get(1).and_then(SqlValue::as_text);
-            let fresh = target.is_some()
-                && row.get(1) == row.get(2)
-                && row.get(3).and_then(SqlValue::as_integer) == Some(INDEX_FORMAT);
-            if fresh {
-                if let Some(target) = target {
-                    state.heads.push((volume.clone(), target.to_owned()));
-                }
+            if let Some(target) = fresh_head(&row) {
+                state.heads.push((volume.clone(), target.to_owned()));
                 continue;
             }
             let report = self.refresh(volume)?;
@@ -1210,6 +1199,53 @@ fn text_at(row: &[SqlValue], i: usize) -> String {
         .and_then(SqlValue::as_text)
         .unwrap_or_default()
         .to_owned()
+}
+
+/// The query of [`Catalog::fresh_state`] for `n` volumes (bound in
+/// order): one row per volume with a head, `(volume, head, indexed head,
+/// index format)`. For callers that fold it into a statement of their
+/// own; [`settled_heads`] reads its rows.
+pub fn heads_query(n: usize) -> String {
+    format!(
+        "SELECT r.volume, r.target, c.head, c.format FROM git_refs r \
+         LEFT JOIN skill_catalog_volumes c ON c.volume = r.volume \
+         WHERE r.name = 'refs/heads/main' AND r.volume IN ({})",
+        placeholders(n)
+    )
+}
+
+/// The head of a row of [`heads_query`] when the volume's index reflects
+/// it (in this index format).
+fn fresh_head(row: &[SqlValue]) -> Option<&str> {
+    let target = row.get(1).and_then(SqlValue::as_text)?;
+    (row.get(1) == row.get(2) && row.get(3).and_then(SqlValue::as_integer) == Some(INDEX_FORMAT))
+        .then_some(target)
+}
+
+/// What [`Catalog::fresh_state`] would answer from rows of
+/// [`heads_query`] over `volumes` without refreshing anything: the heads,
+/// sorted by volume, when every volume in `required` has a head and every
+/// index reflects its head; else `None` (then call `fresh_state`).
+pub fn settled_heads(
+    volumes: &[VolumeId],
+    required: &[VolumeId],
+    rows: &[Vec<SqlValue>],
+) -> Option<Vec<(VolumeId, String)>> {
+    let mut heads = Vec::with_capacity(rows.len());
+    for row in rows {
+        let name = row.first().and_then(SqlValue::as_text)?;
+        let volume = volumes.iter().find(|v| v.to_string() == name)?;
+        heads.push((volume.clone(), fresh_head(row)?.to_owned()));
+    }
+    if required
+        .iter()
+        .any(|r| !heads.iter().any(|(volume, _)| volume == r))
+    {
+        return None;
+    }
+    heads.sort();
+    heads.dedup();
+    Some(heads)
 }
 
 fn placeholders(n: usize) -> String {

@@ -99,6 +99,19 @@ admin_token = "{{{{ admin_token }}}}"
         self.dir.path().join("spin.toml")
     }
 
+    /// Adds the probe component at `/_/...` (its `/_/health` is the
+    /// benchmarks' baseline: a fresh instance that makes no host call).
+    pub fn with_probe(self) -> SkillsApp {
+        let mut manifest = std::fs::read_to_string(self.manifest()).expect("read spin.toml");
+        manifest.push_str(&format!(
+            "[[trigger.http]]\nroute = \"/_/...\"\ncomponent = \"probe\"\n\
+             [component.probe]\nsource = {:?}\nsqlite_databases = [\"default\"]\n",
+            llmos_tests::probe_wasm().to_string_lossy()
+        ));
+        std::fs::write(self.manifest(), manifest).expect("write spin.toml");
+        self
+    }
+
     /// Adds a file below the shipped `skills/` directory of the app (before
     /// the first start).
     pub fn add_system_skill(&self, relative: &str, text: &str) {

@@ -224,6 +224,21 @@ impl sqlite::HostConnection for StoreState {
         };
         entry.tainted |= changes_connection_state(&statement);
         let deadline = self.deadline;
+        let started = Instant::now();
+        // A read-only statement first runs right here, within a small
+        // budget of virtual-machine steps: most finish in microseconds,
+        // and handing them to the blocking pool would cost more than the
+        // statement. One that runs out of budget has changed nothing; it
+        // is run again from the start on the blocking pool, like every
+        // other statement, so a long query never holds up this thread.
+        let mut conn = conn;
+        if let Some(result) = run_inline(&mut conn, &statement, &parameters, deadline) {
+            self.stats.record_sqlite(started.elapsed());
+            if let Ok(entry) = self.table.get_mut(&connection) {
+                entry.conn = Some(conn);
+            }
+            return result;
+        }
         let (conn, result) = tokio::task::spawn_blocking(move || {
             let mut conn = conn;
             let result = run_statement(&mut conn, &statement, parameters, deadline);
@@ -231,6 +246,7 @@ impl sqlite::HostConnection for StoreState {
         })
         .await
         .map_err(|e| Error::Io(format!("statement did not complete: {e}")))?;
+        self.stats.record_sqlite(started.elapsed());
         if let Ok(entry) = self.table.get_mut(&connection) {
             entry.conn = Some(conn);
         }
@@ -248,6 +264,75 @@ fn io_error(err: rusqlite::Error) -> Error {
     Error::Io(err.to_string())
 }
 
+/// Runs a read-only `statement` within [`INLINE_STEPS`] virtual-machine
+/// steps: `Some` with its result (or error) when it finished, `None` when
+/// it is not read-only or ran out of budget (it then changed nothing and
+/// must be run again).
+fn run_inline(
+    conn: &mut rusqlite::Connection,
+    statement: &str,
+    parameters: &[Value],
+    deadline: Instant,
+) -> Option<Result<QueryResult, Error>> {
+    let readonly = match conn.prepare_cached(statement) {
+        Ok(prepared) => prepared.readonly(),
+        // The blocking path reports the error.
+        Err(_) => return None,
+    };
+    // SQLite counts transaction control as read-only, but a `BEGIN
+    // IMMEDIATE` or a `COMMIT` may wait for another connection's lock.
+    if !readonly || controls_transaction(statement) {
+        return None;
+    }
+    let steps = std::sync::Arc::new(std::sync::atomic::AtomicU32::new(0));
+    let counted = steps.clone();
+    let budget = INLINE_STEPS / INLINE_CHECK_STEPS;
+    conn.progress_handler(
+        INLINE_CHECK_STEPS as i32,
+        Some(move || {
+            counted.fetch_add(1, std::sync::atomic::Ordering::Relaxed) + 1 > budget
+                || Instant::now() >= deadline
+        }),
+    )
+    .ok()?;
+    let result = query(conn, statement, parameters.iter().cloned().map(owned));
+    let _ = conn.progress_handler(0, None::<fn() -> bool>);
+    let over_budget = steps.load(std::sync::atomic::Ordering::Relaxed) > budget;
+    match result {
+        Err(_) if over_budget && Instant::now() < deadline => None,
+        result => Some(result),
+    }
+}
+
+/// Whether `statement` begins, ends or marks a transaction.
+fn controls_transaction(statement: &str) -> bool {
+    let first = statement
+        .split(|c: char| c.is_whitespace() || c == ';')
+        .find(|w| !w.is_empty())
+        .unwrap_or("")
+        .to_ascii_uppercase();
+    matches!(
+        first.as_str(),
+        "BEGIN" | "COMMIT" | "END" | "ROLLBACK" | "SAVEPOINT" | "RELEASE"
+    )
+}
+
+/// Virtual-machine steps a read-only statement may take on the request's
+/// own thread (a few hundred microseconds) before it moves to the
+/// blocking pool, checked every [`INLINE_CHECK_STEPS`].
+const INLINE_STEPS: u32 = 200_000;
+const INLINE_CHECK_STEPS: u32 = 5_000;
+
+fn owned(value: Value) -> rusqlite::types::Value {
+    match value {
+        Value::Integer(i) => rusqlite::types::Value::Integer(i),
+        Value::Real(r) => rusqlite::types::Value::Real(r),
+        Value::Text(t) => rusqlite::types::Value::Text(t),
+        Value::Blob(b) => rusqlite::types::Value::Blob(b),
+        Value::Null => rusqlite::types::Value::Null,
+    }
+}
+
 fn run_statement(
     conn: &mut rusqlite::Connection,
     statement: &str,
@@ -256,7 +341,7 @@ fn run_statement(
 ) -> Result<QueryResult, Error> {
     conn.progress_handler(PROGRESS_STEPS, Some(move || Instant::now() >= deadline))
         .map_err(io_error)?;
-    let result = query(conn, statement, parameters);
+    let result = query(conn, statement, parameters.into_iter().map(owned));
     let _ = conn.progress_handler(0, None::<fn() -> bool>);
     result
 }
@@ -264,18 +349,11 @@ fn run_statement(
 fn query(
     conn: &rusqlite::Connection,
     statement: &str,
-    parameters: Vec<Value>,
+    params: impl Iterator<Item = rusqlite::types::Value>,
 ) -> Result<QueryResult, Error> {
     let mut prepared = conn.prepare_cached(statement).map_err(io_error)?;
     let columns: Vec<String> = prepared.column_names().map(str::to_owned).collect();
     let column_count = columns.len();
-    let params = parameters.into_iter().map(|p| match p {
-        Value::Integer(i) => rusqlite::types::Value::Integer(i),
-        Value::Real(r) => rusqlite::types::Value::Real(r),
-        Value::Text(t) => rusqlite::types::Value::Text(t),
-        Value::Blob(b) => rusqlite::types::Value::Blob(b),
-        Value::Null => rusqlite::types::Value::Null,
-    });
     let mut rows = prepared
         .query(rusqlite::params_from_iter(params))
         .map_err(io_error)?;
@@ -344,6 +422,42 @@ mod tests {
         assert_eq!(result.rows.len(), 1);
         assert!(matches!(result.rows[0].values[0], Value::Integer(7)));
         assert!(matches!(result.rows[0].values[4], Value::Null));
+    }
+
+    #[test]
+    fn runs_short_reads_inline_and_hands_long_ones_on() {
+        let mut conn = open_connection(&DatabaseLocation::Memory).expect("open");
+        let far = Instant::now() + Duration::from_secs(60);
+        run_statement(&mut conn, "CREATE TABLE t (x)", vec![], far).expect("create");
+        let short = run_inline(&mut conn, "SELECT 1 + ?", &[Value::Integer(2)], far)
+            .expect("a short read runs inline")
+            .expect("result");
+        assert!(matches!(short.rows[0].values[0], Value::Integer(3)));
+        assert!(
+            run_inline(&mut conn, "INSERT INTO t VALUES (1)", &[], far).is_none(),
+            "writes go to the blocking pool"
+        );
+        for control in ["BEGIN", "begin immediate", "COMMIT", "SAVEPOINT s", "END"] {
+            assert!(
+                run_inline(&mut conn, control, &[], far).is_none(),
+                "{control}"
+            );
+        }
+        let long = "WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c LIMIT 1000000) \
+                    SELECT count(*) FROM c";
+        assert!(
+            run_inline(&mut conn, long, &[], far).is_none(),
+            "a long read runs out of budget"
+        );
+        let counted = run_statement(&mut conn, long, vec![], far).expect("on the pool");
+        assert!(matches!(
+            counted.rows[0].values[0],
+            Value::Integer(1_000_000)
+        ));
+        assert!(
+            run_inline(&mut conn, "SELECT * FROM missing", &[], far).is_none(),
+            "a statement that does not prepare is reported by the blocking path"
+        );
     }
 
     #[test]

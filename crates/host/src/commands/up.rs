@@ -44,7 +44,10 @@ pub struct UpArgs {
     /// Do not build stale components first.
     #[arg(long)]
     no_build: bool,
-    /// Report each request's instantiation time in the `llmos-instantiate-us` response header.
+    /// Report each request's costs in response headers: instantiation
+    /// (`llmos-instantiate-us`), the guest's time to its response head
+    /// (`llmos-handler-us`), and the SQLite statements it ran and their time
+    /// (`llmos-sqlite-statements`, `llmos-sqlite-us`).
     #[arg(long)]
     stats: bool,
     /// Do not serve the skill builder for `POST /skills/{id}/build`.

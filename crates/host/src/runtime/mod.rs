@@ -191,6 +191,7 @@ impl Runtime {
             deadline,
             open_sqlite_connections: 0,
             open_kv_stores: 0,
+            stats: Arc::default(),
         };
         let mut store = Store::new(&self.engine, state);
         store.limiter(|state| &mut state.limits);

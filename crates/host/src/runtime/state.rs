@@ -39,6 +39,19 @@ pub struct StoreState {
     pub open_sqlite_connections: usize,
     /// Guest key-value stores currently open.
     pub open_kv_stores: usize,
+    /// What this instance has asked of the host so far (`--stats`).
+    pub stats: Arc<RequestStats>,
+}
+
+/// Counters of one instance's host calls, read by the HTTP trigger when
+/// the response head leaves (`llmos up --stats`).
+#[derive(Debug, Default)]
+pub struct RequestStats {
+    /// SQLite statements executed.
+    pub sqlite_statements: std::sync::atomic::AtomicU32,
+    /// Wall time spent in those statements, including the hand-over to
+    /// the blocking pool, in microseconds.
+    pub sqlite_micros: std::sync::atomic::AtomicU64,
 }
 
 impl WasiView for StoreState {
@@ -64,3 +77,22 @@ impl WasiHttpView for StoreState {
 #[derive(Debug, thiserror::Error)]
 #[error("the component ran past its deadline")]
 pub struct DeadlineExceeded;
+
+impl RequestStats {
+    /// Counts one SQLite statement that took `took`.
+    pub fn record_sqlite(&self, took: std::time::Duration) {
+        use std::sync::atomic::Ordering::Relaxed;
+        self.sqlite_statements.fetch_add(1, Relaxed);
+        self.sqlite_micros
+            .fetch_add(u64::try_from(took.as_micros()).unwrap_or(u64::MAX), Relaxed);
+    }
+
+    /// `(statements, microseconds)` so far.
+    pub fn sqlite(&self) -> (u32, u64) {
+        use std::sync::atomic::Ordering::Relaxed;
+        (
+            self.sqlite_statements.load(Relaxed),
+            self.sqlite_micros.load(Relaxed),
+        )
+    }
+}

@@ -37,6 +37,32 @@ use crate::trigger::headers;
 
 /// The header carrying per-request instantiation time with `--stats`.
 pub const INSTANTIATE_HEADER: &str = "llmos-instantiate-us";
+/// With `--stats`: time from the instance's start to its response head.
+pub const HANDLER_HEADER: &str = "llmos-handler-us";
+/// With `--stats`: SQLite statements run before the response head.
+pub const SQLITE_STATEMENTS_HEADER: &str = "llmos-sqlite-statements";
+/// With `--stats`: time spent in those statements.
+pub const SQLITE_TIME_HEADER: &str = "llmos-sqlite-us";
+
+/// What `--stats` reports of one invocation, taken when the response head
+/// leaves the guest.
+struct InvocationStats {
+    instantiate: Duration,
+    handler: Duration,
+    sqlite_statements: u32,
+    sqlite_micros: u64,
+}
+
+impl InvocationStats {
+    fn headers(&self) -> [(&'static str, String); 4] {
+        [
+            (INSTANTIATE_HEADER, self.instantiate.as_micros().to_string()),
+            (HANDLER_HEADER, self.handler.as_micros().to_string()),
+            (SQLITE_STATEMENTS_HEADER, self.sqlite_statements.to_string()),
+            (SQLITE_TIME_HEADER, self.sqlite_micros.to_string()),
+        ]
+    }
+}
 
 /// The client address Spin reports for service-chaining requests.
 const CHAINED_CLIENT: SocketAddr = SocketAddr::new(IpAddr::V4(Ipv4Addr::UNSPECIFIED), 0);
@@ -50,7 +76,9 @@ const DEADLINE_GRACE: Duration = Duration::from_millis(100);
 pub struct HttpOptions {
     /// Largest request body, in bytes.
     pub max_body: u64,
-    /// Whether to report instantiation time in [`INSTANTIATE_HEADER`].
+    /// Whether to report per-request costs in response headers
+    /// ([`INSTANTIATE_HEADER`], [`HANDLER_HEADER`],
+    /// [`SQLITE_STATEMENTS_HEADER`], [`SQLITE_TIME_HEADER`]).
     pub stats: bool,
 }
 
@@ -180,12 +208,13 @@ impl AppHost {
             return too_large(self.options.max_body);
         }
         match outcome {
-            Ok((mut response, instantiate)) => {
-                if self.options.stats
-                    && let Ok(value) =
-                        http::HeaderValue::try_from(instantiate.as_micros().to_string())
-                {
-                    response.headers_mut().insert(INSTANTIATE_HEADER, value);
+            Ok((mut response, stats)) => {
+                if self.options.stats {
+                    for (name, value) in stats.headers() {
+                        if let Ok(value) = http::HeaderValue::try_from(value) {
+                            response.headers_mut().insert(name, value);
+                        }
+                    }
                 }
                 response
             }
@@ -210,7 +239,7 @@ impl AppHost {
         component: &LoadedComponent,
         request: Request<HyperIncomingBody>,
         depth: u32,
-    ) -> Result<(Response<HyperOutgoingBody>, Duration), Failure> {
+    ) -> Result<(Response<HyperOutgoingBody>, InvocationStats), Failure> {
         let id = component.context.id.clone();
         let proxy_pre = component.proxy.as_ref().ok_or_else(|| {
             Failure::new(&id, "component-failed", "not an HTTP component".to_owned())
@@ -221,6 +250,7 @@ impl AppHost {
             .new_store(component, self.dispatcher(), depth)
             .map_err(|e| Failure::new(&id, "component-failed", format!("{e:#}")))?;
         let deadline = store.data().deadline;
+        let counters = store.data().stats.clone();
         let proxy = proxy_pre
             .instantiate_async(&mut store)
             .await
@@ -251,6 +281,13 @@ impl AppHost {
 
         match receiver.await {
             Ok(Ok(response)) => {
+                let (sqlite_statements, sqlite_micros) = counters.sqlite();
+                let stats = InvocationStats {
+                    instantiate,
+                    handler: started.elapsed().saturating_sub(instantiate),
+                    sqlite_statements,
+                    sqlite_micros,
+                };
                 // The guest may still be writing the body; report a late
                 // failure when it finishes.
                 tokio::spawn(async move {
@@ -260,7 +297,7 @@ impl AppHost {
                         );
                     }
                 });
-                Ok((response, instantiate))
+                Ok((response, stats))
             }
             Ok(Err(code)) => Err(Failure::new(
                 &id,
