@@ -4,20 +4,24 @@
 //!    a loop into `users/bob` (one client, then 8 concurrent clients on 8
 //!    skills), each a commit of one changed file; compared with a `git commit -a` loop on
 //!    a repository of the same shape on the same machine.
-//! 2. **`GET /skills` with 1000 skills across three volumes** (system
-//!    340, teams/core 330, users/alice 330) at 64 keep-alive connections:
-//!    the whole merged list, a page of 50, and a ranked search.
+//! 2. **Reads as ratios to the probe's `/_/health`** (the probe is part
+//!    of the same app; health is measured before and after the reads), at
+//!    16 and at 64 keep-alive connections, with the host's `--stats`
+//!    medians: the whole list (gzip and identity), a page of 50, a
+//!    filtered page, a search, a `304` and one skill by id, over 1000
+//!    skills across three volumes (system 340, teams/core 330,
+//!    users/alice 330) and over the shipped system skills alone.
 //! 3. **Clone of a 1000-skill volume** with stock git over dumb HTTP: the
 //!    system volume imported in one commit, and a user volume built by
 //!    1000 API creates (1000 commits).
 //!
 //! Run (from the workspace root):
 //!     cargo build --release -p llmos-host
-//!     cargo build --target wasm32-wasip2 --release -p auth -p skills
+//!     cargo build --target wasm32-wasip2 --release -p auth -p skills -p probe
 //!     cargo bench -p llmos-tests --bench skills
 //!
 //! `BENCH_COMMITS` (default 300), `BENCH_REQUESTS` (default 4000 per
-//! route), `BENCH_CONNECTIONS` (default 64).
+//! route), `BENCH_CONNECTIONS` (a list, default `16,64`).
 
 #[path = "../cases/skills/support.rs"]
 mod support;

@@ -1212,3 +1212,49 @@ fn filters_apply_to_the_winner_not_to_shadowed_files() {
         .unwrap();
     assert_eq!((past.total, past.entries.len()), (2, 0));
 }
+
+#[test]
+fn settled_heads_answer_only_when_every_index_reflects_its_head() {
+    let system: VolumeId = "system".parse().unwrap();
+    let alice: VolumeId = "users/alice".parse().unwrap();
+    let volumes = [alice.clone(), system.clone()];
+    let row = |volume: &str, target: &str, indexed: Option<&str>, format: i64| {
+        vec![
+            SqlValue::from(volume.to_owned()),
+            SqlValue::from(target.to_owned()),
+            indexed.map_or(SqlValue::Null, |h| SqlValue::from(h.to_owned())),
+            SqlValue::Integer(format),
+        ]
+    };
+    let fresh = [
+        row("users/alice", "a1", Some("a1"), INDEX_FORMAT),
+        row("system", "s1", Some("s1"), INDEX_FORMAT),
+    ];
+    assert_eq!(
+        settled_heads(&volumes, std::slice::from_ref(&system), &fresh),
+        Some(vec![
+            (system.clone(), "s1".into()),
+            (alice.clone(), "a1".into())
+        ])
+    );
+    // An index behind its head, or of another format: refresh first.
+    let behind = [
+        row("users/alice", "a2", Some("a1"), INDEX_FORMAT),
+        row("system", "s1", Some("s1"), INDEX_FORMAT),
+    ];
+    assert_eq!(settled_heads(&volumes, &[], &behind), None);
+    let never = [row("users/alice", "a1", None, INDEX_FORMAT)];
+    assert_eq!(settled_heads(&volumes, &[], &never), None);
+    let old = [row("users/alice", "a1", Some("a1"), INDEX_FORMAT - 1)];
+    assert_eq!(settled_heads(&volumes, &[], &old), None);
+    // A volume without a head is absent, unless it is required.
+    let only_alice = [row("users/alice", "a1", Some("a1"), INDEX_FORMAT)];
+    assert_eq!(
+        settled_heads(&volumes, &[], &only_alice),
+        Some(vec![(alice.clone(), "a1".into())])
+    );
+    assert_eq!(settled_heads(&volumes, &[system], &only_alice), None);
+    // A row of a volume that was not asked for is not trusted.
+    let other = [row("users/bob", "b1", Some("b1"), INDEX_FORMAT)];
+    assert_eq!(settled_heads(&volumes, &[], &other), None);
+}
