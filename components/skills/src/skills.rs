@@ -84,12 +84,12 @@ pub fn list(app: &App, req: &Request) -> ApiResult<Response> {
         Some(_) => Some(q.get_usize("limit", 0, MAX_PAGE)?),
         None => None,
     };
-    if let Some(response) = kept_read(app, req, "skills-listing", &view, &scope, req.query())? {
+    let key = answer_key("skills-listing", &view, req.query());
+    if let Some(response) = kept_read(app, req, &key, &scope)? {
         return Ok(response);
     }
     let state = app.fresh_state(&scope)?;
-    let tag = state_tag("skills-listing", &view, &state, req.query());
-    let key = answer_key("skills-listing", &view, req.query());
+    let tag = state_tag(&key, &state);
     answers::serve(req, app.db, &key, tag.as_deref(), READ_HEADERS, || {
         let catalog = app.catalog();
         let listing = catalog
@@ -127,79 +127,53 @@ const READ_HEADERS: &[(&str, &str)] = &[
 /// answers kept by an earlier version are not served.
 const ANSWER_FORMAT: u32 = 1;
 
-/// The entity tag of a read: a digest of what it is computed from, the
-/// volumes it reads (in shadowing order), the commit each volume's index
-/// reflects, and the request (`what`: the route; `request`: its query and
-/// path parameters). `None` while a concurrent refresh is still bringing
-/// the index to a head: then nothing names the state exactly.
+/// The entity tag of a read kept under `key` ([`answer_key`]): a digest
+/// of the key and the commit each volume's index reflects. `None` while a
+/// concurrent refresh is still bringing the index to a head: then nothing
+/// names the state exactly.
 ///
 /// Heads are read before the answer is built, and an index only moves on
 /// to newer commits, so a tag never names a state newer than its body.
-fn state_tag(what: &str, view: &[VolumeId], state: &FreshState, request: &str) -> Option<String> {
-    use sha2::{Digest as _, Sha256};
-    if !state.settled {
-        return None;
-    }
-    let mut digest = Sha256::new();
-    digest.update(answer_key(what, view, request));
-    for (volume, head) in &state.heads {
-        digest.update(format!("head {volume} {head}\n"));
-    }
-    Some(format!("\"{}\"", hex::encode(&digest.finalize()[..16])))
+fn state_tag(key: &str, state: &FreshState) -> Option<String> {
+    state.settled.then(|| answers::tag(key, &state.heads))
 }
 
 /// The one-statement path of a kept read: the heads of `scope` and the
-/// answer kept for the request, read together. When every index of the
-/// scope reflects its head, answers `304` (the request's `If-None-Match`
-/// names the current tag) or the kept answer (built at the current tag);
-/// `None` sends the caller on the full path (refresh, build, keep).
+/// answer kept under `key`, read together. When every index of the scope
+/// reflects its head, answers `304` (the request's `If-None-Match` names
+/// the current tag) or the kept answer (built at the current tag); `None`
+/// sends the caller on the full path (refresh, build, keep).
 fn kept_read(
     app: &App,
     req: &Request,
-    what: &str,
-    view: &[VolumeId],
+    key: &str,
     scope: &[VolumeId],
-    request: &str,
 ) -> ApiResult<Option<Response>> {
-    let mut volumes: Vec<VolumeId> = Vec::with_capacity(scope.len());
-    for volume in scope {
-        if !volumes.contains(volume) {
-            volumes.push(volume.clone());
-        }
-    }
-    let key = answer_key(what, view, request);
-    let params = volumes
+    let params = scope
         .iter()
         .map(|v| spin_sdk::sqlite::Value::Text(v.to_string()))
         .collect();
     let (rows, kept) = answers::lookup_with_state(
         req,
         app.db,
-        &llmos_store::catalog::heads_query(volumes.len()),
+        &llmos_store::catalog::heads_query(scope.len()),
         params,
-        &key,
+        key,
     )?;
     let rows: Vec<Vec<llmos_store::SqlValue>> = rows
         .into_iter()
         .map(|row| row.into_iter().map(llmos_guest::db::from_spin).collect())
         .collect();
     // The system volume is imported on the first look at it (full path).
-    let required: &[VolumeId] = if volumes.contains(&VolumeId::System) {
+    let required: &[VolumeId] = if scope.contains(&VolumeId::System) {
         &[VolumeId::System]
     } else {
         &[]
     };
-    let Some(heads) = llmos_store::catalog::settled_heads(&volumes, required, &rows) else {
+    let Some(heads) = llmos_store::catalog::settled_heads(scope, required, &rows) else {
         return Ok(None);
     };
-    let state = FreshState {
-        reports: Vec::new(),
-        heads,
-        settled: true,
-    };
-    let Some(tag) = state_tag(what, view, &state, request) else {
-        return Ok(None);
-    };
+    let tag = answers::tag(key, &heads);
     if http::if_none_match(req, &tag) {
         return Ok(Some(answers::not_modified(&tag, READ_HEADERS)));
     }
@@ -212,20 +186,11 @@ fn kept_read(
 }
 
 /// What a read asks, whatever the state: the key its ready answer is kept
-/// under ([`answers`]).
+/// under ([`answers::key`]), over the volumes it looks at in shadowing
+/// order; `request` is its path and query parameters.
 fn answer_key(what: &str, view: &[VolumeId], request: &str) -> String {
-    use sha2::{Digest as _, Sha256};
-    let mut digest = Sha256::new();
-    digest.update(format!(
-        "{what} {} {} {ANSWER_FORMAT}\n",
-        env!("CARGO_PKG_VERSION"),
-        llmos_store::catalog::INDEX_FORMAT
-    ));
-    for volume in view {
-        digest.update(format!("view {volume}\n"));
-    }
-    digest.update(format!("request {request}\n"));
-    format!("{what}:{}", hex::encode(&digest.finalize()[..16]))
+    let format = format!("{} {ANSWER_FORMAT}", llmos_store::catalog::INDEX_FORMAT);
+    answers::key(what, &format, view, request)
 }
 
 /// The skill a read names: in `?volume=`, else in the merged view.
@@ -276,13 +241,12 @@ pub fn show(app: &App, req: &Request, id: &str) -> ApiResult<Response> {
         }
         None => (app.view(user_id, team_id)?, None),
     };
-    let request = format!("{id}?{}", req.query());
-    if let Some(response) = kept_read(app, req, "skill", &scope, &scope, &request)? {
+    let key = answer_key("skill", &scope, &format!("{id}?{}", req.query()));
+    if let Some(response) = kept_read(app, req, &key, &scope)? {
         return Ok(response);
     }
     let state = app.fresh_state(&scope)?;
-    let tag = state_tag("skill", &scope, &state, &request);
-    let key = answer_key("skill", &scope, &request);
+    let tag = state_tag(&key, &state);
     answers::serve(req, app.db, &key, tag.as_deref(), READ_HEADERS, || {
         let catalog = app.catalog();
         let entry = match &volume {

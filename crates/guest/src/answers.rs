@@ -16,6 +16,7 @@
 //! `ready_answers_max` and `ready_answers_max_mib`); storing evicts the
 //! answers built longest ago.
 
+use llmos_core::ids::VolumeId;
 use spin_sdk::http::{Request, Response};
 use spin_sdk::sqlite::Value;
 
@@ -175,26 +176,63 @@ pub fn serve(
     if crate::http::if_none_match(req, tag) {
         return Ok(not_modified(tag, headers));
     }
-    let (content_type, body, gzip) = match lookup(db, key, tag, coding)? {
-        Some(ready) => (ready.content_type, ready.body, ready.gzip),
-        None => {
-            let (content_type, body) = build()?;
-            let coded = keep(db, key, tag, &content_type, &body);
-            match coded {
-                Some(coded) if coding == Coding::Gzip => (content_type, coded, true),
-                _ => (content_type, body, false),
-            }
-        }
+    let ready = match lookup(db, key, tag, coding)? {
+        Some(ready) => ready,
+        None => build_and_keep(db, key, tag, coding, build)?,
     };
-    Ok(answer(
-        tag,
-        headers,
-        Ready {
+    Ok(answer(tag, headers, ready))
+}
+
+/// What `build` makes, kept for `key` at `tag`, in the coding `coding`
+/// when it was kept so.
+fn build_and_keep(
+    db: &Db,
+    key: &str,
+    tag: &str,
+    coding: Coding,
+    build: impl FnOnce() -> ApiResult<(String, Vec<u8>)>,
+) -> ApiResult<Ready> {
+    let (content_type, body) = build()?;
+    let coded = keep(db, key, tag, &content_type, &body);
+    Ok(match coded {
+        Some(coded) if coding == Coding::Gzip => Ready {
+            content_type,
+            body: coded,
+            gzip: true,
+        },
+        _ => Ready {
             content_type,
             body,
-            gzip,
+            gzip: false,
         },
-    ))
+    })
+}
+
+/// The key a read's answer is kept under: a digest of `what` (the route),
+/// `format` (what else the bytes depend on besides the state, such as
+/// an index format; bump it when they change), the volumes the read
+/// looks at, in order, and `request` (its path and query parameters).
+pub fn key(what: &str, format: &str, volumes: &[VolumeId], request: &str) -> String {
+    use sha2::{Digest as _, Sha256};
+    let mut digest = Sha256::new();
+    digest.update(format!("{what} {} {format}\n", env!("CARGO_PKG_VERSION")));
+    for volume in volumes {
+        digest.update(format!("volume {volume}\n"));
+    }
+    digest.update(format!("request {request}\n"));
+    format!("{what}:{}", hex::encode(&digest.finalize()[..16]))
+}
+
+/// The entity tag of the answer kept under `key` when each volume is at
+/// its head in `heads` (sorted by volume).
+pub fn tag<V: std::fmt::Display>(key: &str, heads: &[(V, String)]) -> String {
+    use sha2::{Digest as _, Sha256};
+    let mut digest = Sha256::new();
+    digest.update(key.as_bytes());
+    for (volume, head) in heads {
+        digest.update(format!("\nhead {volume} {head}"));
+    }
+    format!("\"{}\"", hex::encode(&digest.finalize()[..16]))
 }
 
 /// `304 Not Modified` for `tag`, with `headers`.
@@ -311,22 +349,12 @@ pub fn serve_by_heads(
     req: &Request,
     db: &Db,
     what: &str,
-    volumes: &[llmos_core::ids::VolumeId],
+    volumes: &[VolumeId],
     request: &str,
     headers: &[(&str, &str)],
     build: impl FnOnce() -> ApiResult<(String, Vec<u8>)>,
 ) -> ApiResult<Response> {
-    use sha2::{Digest as _, Sha256};
-    let mut key = Sha256::new();
-    key.update(format!(
-        "{what} {} {HEADS_FORMAT}\n",
-        env!("CARGO_PKG_VERSION")
-    ));
-    for volume in volumes {
-        key.update(format!("volume {volume}\n"));
-    }
-    key.update(format!("request {request}\n"));
-    let key = format!("{what}:{}", hex::encode(&key.finalize()[..16]));
+    let key = key(what, &HEADS_FORMAT.to_string(), volumes, request);
     let sql = format!(
         "SELECT volume, target, NULL, NULL FROM git_refs \
          WHERE name = 'refs/heads/main' AND volume IN ({})",
@@ -347,12 +375,7 @@ pub fn serve_by_heads(
         })
         .collect();
     heads.sort();
-    let mut tag = Sha256::new();
-    tag.update(key.as_bytes());
-    for (volume, head) in &heads {
-        tag.update(format!("\nhead {volume} {head}"));
-    }
-    let tag = format!("\"{}\"", hex::encode(&tag.finalize()[..16]));
+    let tag = tag(&key, &heads);
     if crate::http::if_none_match(req, &tag) {
         return Ok(not_modified(&tag, headers));
     }
@@ -361,20 +384,6 @@ pub fn serve_by_heads(
     {
         return Ok(answer(&tag, headers, ready));
     }
-    let coding = Coding::for_request(req);
-    let (content_type, body) = build()?;
-    let coded = keep(db, &key, &tag, &content_type, &body);
-    let ready = match coded {
-        Some(coded) if coding == Coding::Gzip => Ready {
-            content_type,
-            body: coded,
-            gzip: true,
-        },
-        _ => Ready {
-            content_type,
-            body,
-            gzip: false,
-        },
-    };
+    let ready = build_and_keep(db, &key, &tag, Coding::for_request(req), build)?;
     Ok(answer(&tag, headers, ready))
 }

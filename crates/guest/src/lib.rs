@@ -44,12 +44,7 @@ pub fn open_authenticated(req: &Request, migrations: &[&[Migration]]) -> ApiResu
     let mut sets: Vec<&[Migration]> =
         vec![auth::MIGRATIONS, db::STORE_MIGRATIONS, answers::MIGRATIONS];
     sets.extend_from_slice(migrations);
-    let token = auth::bearer_token(req)?.ok_or_else(|| {
-        ApiError::unauthorized(
-            "missing-token",
-            "this route needs `Authorization: Bearer <token>`",
-        )
-    })?;
+    let token = auth::required_token(req)?;
     let db = Db::connect()?;
     let mut ids: Vec<&str> = sets
         .iter()

@@ -232,20 +232,15 @@ impl sqlite::HostConnection for StoreState {
         // is run again from the start on the blocking pool, like every
         // other statement, so a long query never holds up this thread.
         let mut conn = conn;
-        if let Some(result) = run_inline(&mut conn, &statement, &parameters, deadline) {
-            self.stats.record_sqlite(started.elapsed());
-            if let Ok(entry) = self.table.get_mut(&connection) {
-                entry.conn = Some(conn);
-            }
-            return result;
-        }
-        let (conn, result) = tokio::task::spawn_blocking(move || {
-            let mut conn = conn;
-            let result = run_statement(&mut conn, &statement, parameters, deadline);
-            (conn, result)
-        })
-        .await
-        .map_err(|e| Error::Io(format!("statement did not complete: {e}")))?;
+        let (conn, result) = match run_inline(&mut conn, &statement, &parameters, deadline) {
+            Some(result) => (conn, result),
+            None => tokio::task::spawn_blocking(move || {
+                let result = run_statement(&mut conn, &statement, parameters, deadline);
+                (conn, result)
+            })
+            .await
+            .map_err(|e| Error::Io(format!("statement did not complete: {e}")))?,
+        };
         self.stats.record_sqlite(started.elapsed());
         if let Ok(entry) = self.table.get_mut(&connection) {
             entry.conn = Some(conn);
