@@ -7,7 +7,8 @@
 //! 2. **Reads as ratios to the probe's `/_/health`** (the probe is part
 //!    of the same app; health is measured before and after the reads), at
 //!    16 and at 64 keep-alive connections, with the host's `--stats`
-//!    medians: the whole list (gzip and identity), a page of 50, a
+//!    medians (and the mean count of statements SQLite had to compile
+//!    again, which a hot path keeps at 0): the whole list (gzip and identity), a page of 50, a
 //!    filtered page, a search, a `304` and one skill by id, over 1000
 //!    skills across three volumes (system 340, teams/core 330,
 //!    users/alice 330) and over the shipped system skills alone.
@@ -390,12 +391,14 @@ fn read_ratios(
     for &connections in connections {
         println!("\n{connections} connections, {requests} requests per route");
         println!(
-            "| route | req/s | × health | p50 | p99 | body | statements | SQLite | handler | instantiate | errors |"
+            "| route | req/s | × health | p50 | p99 | body | statements | SQLite | recompiled | handler | instantiate | errors |"
         );
-        println!("|---|---|---|---|---|---|---|---|---|---|---|");
+        println!("|---|---|---|---|---|---|---|---|---|---|---|---|");
         let before = measure(runtime, env, &health, connections, requests);
         let mut rows = Vec::new();
         for route in &routes {
+            // Progress on stderr, so a profiler can be pointed at one route.
+            eprintln!("measuring {} at {connections} connections", route.name);
             rows.push((route, measure(runtime, env, route, connections, requests)));
         }
         let after = measure(runtime, env, &health, connections, requests);
@@ -420,21 +423,24 @@ struct Route {
 }
 
 /// One answer: latency, body bytes as sent, and the host's `--stats`
-/// headers (SQLite statements, SQLite µs, handler µs, instantiate µs).
-type Sample = (Duration, usize, [u64; 4]);
+/// headers (SQLite statements, SQLite µs, handler µs, instantiate µs,
+/// statements SQLite compiled again).
+type Sample = (Duration, usize, [u64; 5]);
 
 struct Measured {
     rate: f64,
     latencies: Vec<Duration>,
     body: usize,
     stats: [u64; 4],
+    /// Statements compiled again per request, on average.
+    recompiled: f64,
     errors: usize,
 }
 
 impl Measured {
     fn print(&self, name: &str, base: f64) {
         println!(
-            "| {name} | {:.0} | {:.2} | {:.2} ms | {:.2} ms | {} | {} | {} µs | {} µs | {} µs | {} |",
+            "| {name} | {:.0} | {:.2} | {:.2} ms | {:.2} ms | {} | {} | {} µs | {:.2} | {} µs | {} µs | {} |",
             self.rate,
             self.rate / base,
             ms(percentile(&self.latencies, 0.50)),
@@ -442,6 +448,7 @@ impl Measured {
             size(self.body),
             self.stats[0],
             self.stats[1],
+            self.recompiled,
             self.stats[2],
             self.stats[3],
             self.errors,
@@ -485,6 +492,7 @@ fn measure(
         rate: requests as f64 / elapsed.as_secs_f64(),
         body: ok.first().map_or(0, |s| s.1),
         stats: [median(0), median(1), median(2), median(3)],
+        recompiled: ok.iter().map(|s| s.2[4] as f64).sum::<f64>() / ok.len().max(1) as f64,
         latencies: ok.iter().map(|s| s.0).collect(),
         errors,
     }
@@ -566,6 +574,7 @@ async fn connection(addr: SocketAddr, route: Route, count: usize) -> Vec<Result<
                 stat("llmos-sqlite-us"),
                 stat("llmos-handler-us"),
                 stat("llmos-instantiate-us"),
+                stat("llmos-sqlite-reprepares"),
             ];
             let body = response
                 .into_body()

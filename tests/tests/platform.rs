@@ -215,6 +215,28 @@ fn admins_issue_tokens_that_then_work_and_can_be_revoked() {
 }
 
 #[test]
+fn tokens_stop_working_when_they_expire() {
+    let host = start();
+    let created = post_json_as(
+        &host,
+        "/auth/tokens",
+        ADMIN,
+        &json!({"user_id": "carol", "expires_in": 1}),
+    );
+    assert_eq!(created.status, 201, "{}", created.body);
+    let token = created.json()["token"].as_str().unwrap().to_owned();
+    let me = get_as(&host, "/auth/me", &token);
+    assert_eq!(me.status, 200, "{}", me.body);
+    assert_eq!(me.json()["user_id"], "carol");
+    // Expiry is kept in whole seconds: past the next second boundary the
+    // token is refused.
+    std::thread::sleep(std::time::Duration::from_millis(2500));
+    assert_error(&get_as(&host, "/auth/me", &token), 401, "invalid-token");
+    // The admin token is not a stored token and does not expire.
+    assert_eq!(get_as(&host, "/auth/me", ADMIN).status, 200);
+}
+
+#[test]
 fn bad_token_requests_are_refused_and_store_nothing() {
     let host = start();
     let cases: Vec<(serde_json::Value, &str)> = vec![

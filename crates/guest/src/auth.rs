@@ -258,11 +258,14 @@ pub fn identify(token: &str, db: &Db) -> ApiResult<Identity> {
 /// yet), and then nothing was checked.
 pub fn identify_migrated(token: &str, db: &Db, ids: &[&str]) -> ApiResult<Option<Identity>> {
     let presented = digest(token);
+    // Two plain selects rather than a join of the token to a one-row
+    // table: a bound value in a `LEFT JOIN`'s `ON` clause makes SQLite
+    // plan the statement again on every request.
     let sql = format!(
-        "SELECT (SELECT count(*) FROM schema_migrations WHERE id IN ({})), \
-                t.user_id, t.team_ids, t.role \
-         FROM (SELECT 1) LEFT JOIN auth_tokens t ON t.token_hash = ? AND t.revoked_at IS NULL \
-              AND (t.expires_at IS NULL OR t.expires_at > ?)",
+        "SELECT 0, count(*), NULL, NULL, NULL FROM schema_migrations WHERE id IN ({}) \
+         UNION ALL \
+         SELECT 1, NULL, user_id, team_ids, role FROM auth_tokens \
+         WHERE token_hash = ? AND revoked_at IS NULL AND (expires_at IS NULL OR expires_at > ?)",
         vec!["?"; ids.len()].join(", ")
     );
     let mut params: Vec<Value> = ids.iter().map(|id| Value::Text((*id).to_owned())).collect();
@@ -271,20 +274,25 @@ pub fn identify_migrated(token: &str, db: &Db, ids: &[&str]) -> ApiResult<Option
     let Ok(rows) = db.connection().execute(&sql, &params) else {
         return Ok(None);
     };
-    let Some(row) = rows.rows.first() else {
-        return Ok(None);
-    };
-    let applied = db::integer(&row.values, 0)?;
-    if usize::try_from(applied).ok() != Some(ids.len()) {
+    let mut applied = None;
+    let mut stored = None;
+    for row in &rows.rows {
+        match row.values.first() {
+            Some(Value::Integer(0)) => applied = Some(db::integer(&row.values, 1)?),
+            Some(Value::Integer(1)) => stored = Some(&row.values[2..]),
+            _ => {}
+        }
+    }
+    if applied.and_then(|n| usize::try_from(n).ok()) != Some(ids.len()) {
         return Ok(None);
     }
-    if matches!(row.values.get(1), Some(Value::Null) | None) {
-        return match admin_identity(&presented)? {
+    match stored {
+        Some(values) => stored_identity(values).map(Some),
+        None => match admin_identity(&presented)? {
             Some(identity) => Ok(Some(identity)),
             None => Err(invalid_token()),
-        };
+        },
     }
-    stored_identity(&row.values[1..]).map(Some)
 }
 
 fn invalid_token() -> ApiError {

@@ -232,16 +232,24 @@ impl sqlite::HostConnection for StoreState {
         // is run again from the start on the blocking pool, like every
         // other statement, so a long query never holds up this thread.
         let mut conn = conn;
-        let (conn, result) = match run_inline(&mut conn, &statement, &parameters, deadline) {
-            Some(result) => (conn, result),
+        let mut reprepared = 0;
+        let (conn, result, reprepared) = match run_inline(
+            &mut conn,
+            &statement,
+            &parameters,
+            deadline,
+            &mut reprepared,
+        ) {
+            Some(result) => (conn, result, reprepared),
             None => tokio::task::spawn_blocking(move || {
-                let result = run_statement(&mut conn, &statement, parameters, deadline);
-                (conn, result)
+                let result =
+                    run_statement(&mut conn, &statement, parameters, deadline, &mut reprepared);
+                (conn, result, reprepared)
             })
             .await
             .map_err(|e| Error::Io(format!("statement did not complete: {e}")))?,
         };
-        self.stats.record_sqlite(started.elapsed());
+        self.stats.record_sqlite(started.elapsed(), reprepared);
         if let Ok(entry) = self.table.get_mut(&connection) {
             entry.conn = Some(conn);
         }
@@ -262,12 +270,14 @@ fn io_error(err: rusqlite::Error) -> Error {
 /// Runs a read-only `statement` within [`INLINE_STEPS`] virtual-machine
 /// steps: `Some` with its result (or error) when it finished, `None` when
 /// it is not read-only or ran out of budget (it then changed nothing and
-/// must be run again).
+/// must be run again). `reprepared` counts SQLite's recompilations of the
+/// statement ([`query`]).
 fn run_inline(
     conn: &mut rusqlite::Connection,
     statement: &str,
     parameters: &[Value],
     deadline: Instant,
+    reprepared: &mut u32,
 ) -> Option<Result<QueryResult, Error>> {
     let readonly = match conn.prepare_cached(statement) {
         Ok(prepared) => prepared.readonly(),
@@ -290,7 +300,12 @@ fn run_inline(
         }),
     )
     .ok()?;
-    let result = query(conn, statement, parameters.iter().cloned().map(owned));
+    let result = query(
+        conn,
+        statement,
+        parameters.iter().cloned().map(owned),
+        reprepared,
+    );
     let _ = conn.progress_handler(0, None::<fn() -> bool>);
     let over_budget = steps.load(std::sync::atomic::Ordering::Relaxed) > budget;
     match result {
@@ -333,20 +348,43 @@ fn run_statement(
     statement: &str,
     parameters: Vec<Value>,
     deadline: Instant,
+    reprepared: &mut u32,
 ) -> Result<QueryResult, Error> {
     conn.progress_handler(PROGRESS_STEPS, Some(move || Instant::now() >= deadline))
         .map_err(io_error)?;
-    let result = query(conn, statement, parameters.into_iter().map(owned));
+    let result = query(
+        conn,
+        statement,
+        parameters.into_iter().map(owned),
+        reprepared,
+    );
     let _ = conn.progress_handler(0, None::<fn() -> bool>);
     result
 }
 
+/// Runs `statement` with `params`, adding to `reprepared` the times SQLite
+/// compiled it again. A cached statement is compiled again when the
+/// schema changed, and on every run when its plan depends on a bound
+/// value (a parameter in a `LEFT JOIN`'s `ON` clause, a `LIKE` pattern, a
+/// `LIMIT`): such statements cost a full prepare each time.
 fn query(
     conn: &rusqlite::Connection,
     statement: &str,
     params: impl Iterator<Item = rusqlite::types::Value>,
+    reprepared: &mut u32,
 ) -> Result<QueryResult, Error> {
     let mut prepared = conn.prepare_cached(statement).map_err(io_error)?;
+    let compiled = prepared.get_status(rusqlite::StatementStatus::RePrepare);
+    let result = collect_rows(&mut prepared, params);
+    let again = prepared.get_status(rusqlite::StatementStatus::RePrepare) - compiled;
+    *reprepared += u32::try_from(again).unwrap_or(0);
+    result
+}
+
+fn collect_rows(
+    prepared: &mut rusqlite::CachedStatement<'_>,
+    params: impl Iterator<Item = rusqlite::types::Value>,
+) -> Result<QueryResult, Error> {
     let columns: Vec<String> = prepared.column_names().map(str::to_owned).collect();
     let column_count = columns.len();
     let mut rows = prepared
@@ -388,6 +426,45 @@ mod tests {
     use super::*;
 
     #[test]
+    fn counts_statements_compiled_again() {
+        let mut conn = open_connection(&DatabaseLocation::Memory).expect("open");
+        let far = Instant::now() + Duration::from_secs(60);
+        run_statement(
+            &mut conn,
+            "CREATE TABLE t (k TEXT PRIMARY KEY, v TEXT)",
+            vec![],
+            far,
+            &mut 0,
+        )
+        .expect("create");
+        let run = |conn: &mut rusqlite::Connection, sql: &str, key: &str| {
+            let mut reprepared = 0;
+            run_inline(
+                conn,
+                sql,
+                &[Value::Text(key.to_owned())],
+                far,
+                &mut reprepared,
+            )
+            .expect("inline")
+            .expect("runs");
+            reprepared
+        };
+        // A plain lookup keeps its plan whatever is bound.
+        let plain = "SELECT v FROM t WHERE k = ?";
+        let counts: Vec<u32> = ["a", "b", "c"]
+            .iter()
+            .map(|key| run(&mut conn, plain, key))
+            .collect();
+        assert_eq!(counts, [0, 0, 0]);
+        // A bound value in a LEFT JOIN's ON clause makes SQLite plan the
+        // statement again on every new binding.
+        let joined = "SELECT t.v FROM (SELECT 1) LEFT JOIN t ON t.k = ?";
+        run(&mut conn, joined, "a");
+        assert!(run(&mut conn, joined, "b") > 0);
+    }
+
+    #[test]
     fn runs_statements_and_converts_values() {
         let mut conn = open_connection(&DatabaseLocation::Memory).expect("open");
         let far = Instant::now() + Duration::from_secs(60);
@@ -396,6 +473,7 @@ mod tests {
             "CREATE TABLE t (i INTEGER, r REAL, s TEXT, b BLOB, n)",
             vec![],
             far,
+            &mut 0,
         )
         .expect("create");
         let inserted = run_statement(
@@ -409,10 +487,12 @@ mod tests {
                 Value::Null,
             ],
             far,
+            &mut 0,
         )
         .expect("insert");
         assert!(inserted.rows.is_empty());
-        let result = run_statement(&mut conn, "SELECT * FROM t", vec![], far).expect("select");
+        let result =
+            run_statement(&mut conn, "SELECT * FROM t", vec![], far, &mut 0).expect("select");
         assert_eq!(result.columns, ["i", "r", "s", "b", "n"]);
         assert_eq!(result.rows.len(), 1);
         assert!(matches!(result.rows[0].values[0], Value::Integer(7)));
@@ -423,34 +503,34 @@ mod tests {
     fn runs_short_reads_inline_and_hands_long_ones_on() {
         let mut conn = open_connection(&DatabaseLocation::Memory).expect("open");
         let far = Instant::now() + Duration::from_secs(60);
-        run_statement(&mut conn, "CREATE TABLE t (x)", vec![], far).expect("create");
-        let short = run_inline(&mut conn, "SELECT 1 + ?", &[Value::Integer(2)], far)
+        run_statement(&mut conn, "CREATE TABLE t (x)", vec![], far, &mut 0).expect("create");
+        let short = run_inline(&mut conn, "SELECT 1 + ?", &[Value::Integer(2)], far, &mut 0)
             .expect("a short read runs inline")
             .expect("result");
         assert!(matches!(short.rows[0].values[0], Value::Integer(3)));
         assert!(
-            run_inline(&mut conn, "INSERT INTO t VALUES (1)", &[], far).is_none(),
+            run_inline(&mut conn, "INSERT INTO t VALUES (1)", &[], far, &mut 0).is_none(),
             "writes go to the blocking pool"
         );
         for control in ["BEGIN", "begin immediate", "COMMIT", "SAVEPOINT s", "END"] {
             assert!(
-                run_inline(&mut conn, control, &[], far).is_none(),
+                run_inline(&mut conn, control, &[], far, &mut 0).is_none(),
                 "{control}"
             );
         }
         let long = "WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c LIMIT 1000000) \
                     SELECT count(*) FROM c";
         assert!(
-            run_inline(&mut conn, long, &[], far).is_none(),
+            run_inline(&mut conn, long, &[], far, &mut 0).is_none(),
             "a long read runs out of budget"
         );
-        let counted = run_statement(&mut conn, long, vec![], far).expect("on the pool");
+        let counted = run_statement(&mut conn, long, vec![], far, &mut 0).expect("on the pool");
         assert!(matches!(
             counted.rows[0].values[0],
             Value::Integer(1_000_000)
         ));
         assert!(
-            run_inline(&mut conn, "SELECT * FROM missing", &[], far).is_none(),
+            run_inline(&mut conn, "SELECT * FROM missing", &[], far, &mut 0).is_none(),
             "a statement that does not prepare is reported by the blocking path"
         );
     }
@@ -459,9 +539,22 @@ mod tests {
     fn refuses_to_attach_files() {
         let mut conn = open_connection(&DatabaseLocation::Memory).expect("open");
         let far = Instant::now() + Duration::from_secs(60);
-        let err = run_statement(&mut conn, "ATTACH DATABASE '/tmp/x.db' AS x", vec![], far);
+        let err = run_statement(
+            &mut conn,
+            "ATTACH DATABASE '/tmp/x.db' AS x",
+            vec![],
+            far,
+            &mut 0,
+        );
         assert!(err.is_err());
-        run_statement(&mut conn, "ATTACH DATABASE ':memory:' AS m", vec![], far).expect("memory");
+        run_statement(
+            &mut conn,
+            "ATTACH DATABASE ':memory:' AS m",
+            vec![],
+            far,
+            &mut 0,
+        )
+        .expect("memory");
     }
 
     #[test]
@@ -473,6 +566,7 @@ mod tests {
             "WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c) SELECT count(*) FROM c",
             vec![],
             past,
+            &mut 0,
         )
         .expect_err("interrupted");
         assert!(matches!(err, Error::Io(msg) if msg.contains("interrupt")));

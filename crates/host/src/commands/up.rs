@@ -46,8 +46,9 @@ pub struct UpArgs {
     no_build: bool,
     /// Report each request's costs in response headers: instantiation
     /// (`llmos-instantiate-us`), the guest's time to its response head
-    /// (`llmos-handler-us`), and the SQLite statements it ran and their time
-    /// (`llmos-sqlite-statements`, `llmos-sqlite-us`).
+    /// (`llmos-handler-us`), the SQLite statements it ran and their time
+    /// (`llmos-sqlite-statements`, `llmos-sqlite-us`), and how often SQLite
+    /// had to compile one of them again (`llmos-sqlite-reprepares`).
     #[arg(long)]
     stats: bool,
     /// Do not serve the skill builder for `POST /skills/{id}/build`.

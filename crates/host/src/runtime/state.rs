@@ -52,6 +52,8 @@ pub struct RequestStats {
     /// Wall time spent in those statements, including the hand-over to
     /// the blocking pool, in microseconds.
     pub sqlite_micros: std::sync::atomic::AtomicU64,
+    /// Times SQLite compiled a cached statement again.
+    pub sqlite_reprepares: std::sync::atomic::AtomicU32,
 }
 
 impl WasiView for StoreState {
@@ -79,20 +81,23 @@ impl WasiHttpView for StoreState {
 pub struct DeadlineExceeded;
 
 impl RequestStats {
-    /// Counts one SQLite statement that took `took`.
-    pub fn record_sqlite(&self, took: std::time::Duration) {
+    /// Counts one SQLite statement that took `took` and was compiled
+    /// again `reprepared` times.
+    pub fn record_sqlite(&self, took: std::time::Duration, reprepared: u32) {
         use std::sync::atomic::Ordering::Relaxed;
         self.sqlite_statements.fetch_add(1, Relaxed);
+        self.sqlite_reprepares.fetch_add(reprepared, Relaxed);
         self.sqlite_micros
             .fetch_add(u64::try_from(took.as_micros()).unwrap_or(u64::MAX), Relaxed);
     }
 
-    /// `(statements, microseconds)` so far.
-    pub fn sqlite(&self) -> (u32, u64) {
+    /// `(statements, microseconds, recompilations)` so far.
+    pub fn sqlite(&self) -> (u32, u64, u32) {
         use std::sync::atomic::Ordering::Relaxed;
         (
             self.sqlite_statements.load(Relaxed),
             self.sqlite_micros.load(Relaxed),
+            self.sqlite_reprepares.load(Relaxed),
         )
     }
 }

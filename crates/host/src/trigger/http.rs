@@ -43,6 +43,9 @@ pub const HANDLER_HEADER: &str = "llmos-handler-us";
 pub const SQLITE_STATEMENTS_HEADER: &str = "llmos-sqlite-statements";
 /// With `--stats`: time spent in those statements.
 pub const SQLITE_TIME_HEADER: &str = "llmos-sqlite-us";
+/// With `--stats`: times SQLite compiled one of those statements again
+/// instead of reusing its cached plan (0 on a well-formed hot path).
+pub const SQLITE_REPREPARES_HEADER: &str = "llmos-sqlite-reprepares";
 
 /// What `--stats` reports of one invocation, taken when the response head
 /// leaves the guest.
@@ -51,15 +54,17 @@ struct InvocationStats {
     handler: Duration,
     sqlite_statements: u32,
     sqlite_micros: u64,
+    sqlite_reprepares: u32,
 }
 
 impl InvocationStats {
-    fn headers(&self) -> [(&'static str, String); 4] {
+    fn headers(&self) -> [(&'static str, String); 5] {
         [
             (INSTANTIATE_HEADER, self.instantiate.as_micros().to_string()),
             (HANDLER_HEADER, self.handler.as_micros().to_string()),
             (SQLITE_STATEMENTS_HEADER, self.sqlite_statements.to_string()),
             (SQLITE_TIME_HEADER, self.sqlite_micros.to_string()),
+            (SQLITE_REPREPARES_HEADER, self.sqlite_reprepares.to_string()),
         ]
     }
 }
@@ -78,7 +83,8 @@ pub struct HttpOptions {
     pub max_body: u64,
     /// Whether to report per-request costs in response headers
     /// ([`INSTANTIATE_HEADER`], [`HANDLER_HEADER`],
-    /// [`SQLITE_STATEMENTS_HEADER`], [`SQLITE_TIME_HEADER`]).
+    /// [`SQLITE_STATEMENTS_HEADER`], [`SQLITE_TIME_HEADER`],
+    /// [`SQLITE_REPREPARES_HEADER`]).
     pub stats: bool,
 }
 
@@ -281,12 +287,13 @@ impl AppHost {
 
         match receiver.await {
             Ok(Ok(response)) => {
-                let (sqlite_statements, sqlite_micros) = counters.sqlite();
+                let (sqlite_statements, sqlite_micros, sqlite_reprepares) = counters.sqlite();
                 let stats = InvocationStats {
                     instantiate,
                     handler: started.elapsed().saturating_sub(instantiate),
                     sqlite_statements,
                     sqlite_micros,
+                    sqlite_reprepares,
                 };
                 // The guest may still be writing the body; report a late
                 // failure when it finishes.
