@@ -1,8 +1,9 @@
 //! Ready answers and content codings of the skills component, on the real
 //! host: listings and a skill by id are kept with the state they were
 //! built at and sent gzip-coded when the client accepts it; no listing is
-//! ever older than a commit acknowledged before it was asked for; the
-//! table of ready answers keeps to its bound.
+//! ever older than a commit acknowledged before it was asked for; a kept
+//! read costs two SQLite statements whose plans SQLite keeps; the table of
+//! ready answers keeps to its bound.
 //!
 //! Build first (from the workspace root):
 //!     cargo build --release -p llmos-host
@@ -152,6 +153,67 @@ fn listings_go_out_gzip_coded_when_accepted_and_equal_the_identity_answer() {
     assert_eq!(headers.get("content-encoding"), None);
     let error: Value = serde_json::from_slice(&body).unwrap();
     assert_eq!(error["error"]["code"], "invalid-query");
+}
+
+/// The per-request costs `--stats` reports for one answer: SQLite
+/// statements and how many of them SQLite compiled again.
+fn statement_costs(headers: &HashMap<String, String>) -> (u32, u32) {
+    let count = |name: &str| {
+        headers
+            .get(name)
+            .and_then(|v| v.parse::<u32>().ok())
+            .unwrap_or_else(|| panic!("no {name} header in {headers:?}"))
+    };
+    (
+        count("llmos-sqlite-statements"),
+        count("llmos-sqlite-reprepares"),
+    )
+}
+
+#[test]
+fn a_kept_read_costs_two_statements_that_keep_their_plans() {
+    let env = Env::start_app(SkillsApp::new(), |config| config.arg("--stats"));
+    for (id, text) in [("kept-one", "First."), ("kept-two", "Second.")] {
+        let created = env.json("alice", "POST", "/skills", &skill(id, text));
+        assert_eq!(created.status, 201, "{}", created.body);
+    }
+    let routes = [
+        "/skills",
+        "/skills?limit=1",
+        "/skills?q=second",
+        "/skills?category=ready&limit=1",
+        "/skills/kept-one",
+    ];
+    for path in routes {
+        // The first read builds and keeps the answer; the next ones are
+        // the hot path: the token check with the migrations, then the
+        // heads with the kept answer, both from the statement cache.
+        let (status, headers, _) = fetch(&env, "alice", path, Some("gzip"), None);
+        assert_eq!(status, 200, "{path}");
+        let tag = headers.get("etag").expect("etag").clone();
+        for round in 0..3 {
+            let (status, headers, _) = fetch(&env, "alice", path, Some("gzip"), None);
+            assert_eq!(status, 200, "{path}");
+            assert_eq!(statement_costs(&headers), (2, 0), "{path}, round {round}");
+            let (status, headers, _) = fetch(&env, "alice", path, None, Some(&tag));
+            assert_eq!(status, 304, "{path}");
+            assert_eq!(
+                statement_costs(&headers),
+                (2, 0),
+                "{path} (304), round {round}"
+            );
+        }
+        // Another caller binds other values to the same statements (his
+        // first read of a route may build; his second is kept).
+        fetch(&env, "bob", path, Some("gzip"), None);
+        let (status, headers, _) = fetch(&env, "bob", path, Some("gzip"), None);
+        assert!(status == 200 || status == 404, "{path}: {status}");
+        if status == 200 {
+            assert_eq!(statement_costs(&headers), (2, 0), "{path} (bob)");
+        } else {
+            assert_eq!(statement_costs(&headers).1, 0, "{path} (bob)");
+        }
+    }
 }
 
 #[test]
