@@ -287,6 +287,30 @@ fn a_pass_drafts_a_skill_the_skills_api_lists_once() {
 }
 
 #[test]
+fn a_page_of_traces_keeps_its_compiled_statements() {
+    let app = EvolveApp::new(None);
+    let host = HostConfig::new(app.manifest()).arg("--stats").start();
+    seed(&host, &app.manifest(), &corpus("alice"));
+    let alice = host.create_token("alice", &[], "user");
+    // The first request applies the component's migrations; a statement
+    // cached before them is compiled once more on the next.
+    get(&host, &alice, "/traces?limit=3");
+    for path in ["/traces?limit=3", "/traces?limit=3&kind=chat"] {
+        get(&host, &alice, path);
+        for round in 0..3 {
+            let page = get(&host, &alice, path);
+            assert_eq!(page.status, 200, "{}", page.body);
+            assert_eq!(
+                page.header("llmos-sqlite-reprepares"),
+                Some("0"),
+                "{path}, round {round}: {:?}",
+                page.headers
+            );
+        }
+    }
+}
+
+#[test]
 fn traces_are_listed_with_a_cursor_and_shown_whole() {
     let app = EvolveApp::new(None);
     let host = Host::start(app.manifest());

@@ -135,6 +135,16 @@ fn open_connection(location: &DatabaseLocation) -> rusqlite::Result<rusqlite::Co
         }
         DatabaseLocation::Memory => rusqlite::Connection::open_in_memory()?,
     };
+    // Plans that do not depend on bound values. Without this SQLite plans
+    // some statements around the values bound to them (a parameter in a
+    // `LEFT JOIN`'s `ON` clause, an equality no index serves, a `LIMIT`,
+    // a `LIKE` pattern) and compiles them again for every new binding, so
+    // a cached statement would cost a full prepare on each run. Results
+    // are the same either way.
+    conn.set_db_config(
+        rusqlite::config::DbConfig::SQLITE_DBCONFIG_ENABLE_QPSG,
+        true,
+    )?;
     conn.authorizer(Some(|ctx: rusqlite::hooks::AuthContext<'_>| {
         use rusqlite::hooks::{AuthAction, Authorization};
         match ctx.action {
@@ -363,10 +373,9 @@ fn run_statement(
 }
 
 /// Runs `statement` with `params`, adding to `reprepared` the times SQLite
-/// compiled it again. A cached statement is compiled again when the
-/// schema changed, and on every run when its plan depends on a bound
-/// value (a parameter in a `LEFT JOIN`'s `ON` clause, a `LIKE` pattern, a
-/// `LIMIT`): such statements cost a full prepare each time.
+/// compiled it again: a cached statement is compiled again when the
+/// schema changed since it was prepared (plans never depend on bound
+/// values here, see [`open_connection`]).
 fn query(
     conn: &rusqlite::Connection,
     statement: &str,
@@ -426,42 +435,48 @@ mod tests {
     use super::*;
 
     #[test]
-    fn counts_statements_compiled_again() {
+    fn plans_keep_whatever_is_bound_and_recompile_on_schema_changes() {
         let mut conn = open_connection(&DatabaseLocation::Memory).expect("open");
         let far = Instant::now() + Duration::from_secs(60);
+        let run = |conn: &mut rusqlite::Connection, sql: &str, value: Value| {
+            let mut reprepared = 0;
+            run_inline(conn, sql, &[value], far, &mut reprepared)
+                .expect("inline")
+                .expect("runs");
+            reprepared
+        };
         run_statement(
             &mut conn,
-            "CREATE TABLE t (k TEXT PRIMARY KEY, v TEXT)",
+            "CREATE TABLE t (k TEXT PRIMARY KEY, v TEXT, w TEXT)",
             vec![],
             far,
             &mut 0,
         )
         .expect("create");
-        let run = |conn: &mut rusqlite::Connection, sql: &str, key: &str| {
-            let mut reprepared = 0;
-            run_inline(
-                conn,
-                sql,
-                &[Value::Text(key.to_owned())],
-                far,
-                &mut reprepared,
-            )
-            .expect("inline")
-            .expect("runs");
-            reprepared
+        // Statements SQLite would otherwise plan around their bound
+        // values: a plain key lookup, a bound value in a LEFT JOIN's ON
+        // clause, an equality no index serves, a LIMIT.
+        let statements = [
+            ("SELECT v FROM t WHERE k = ?", "key"),
+            ("SELECT t.v FROM (SELECT 1) LEFT JOIN t ON t.k = ?", "key"),
+            ("SELECT v FROM t WHERE w = ? ORDER BY k", "key"),
+            ("SELECT v FROM t LIMIT ?", "limit"),
+        ];
+        let value = |kind: &str, n: i64| match kind {
+            "limit" => Value::Integer(n),
+            _ => Value::Text(format!("k{n}")),
         };
-        // A plain lookup keeps its plan whatever is bound.
-        let plain = "SELECT v FROM t WHERE k = ?";
-        let counts: Vec<u32> = ["a", "b", "c"]
-            .iter()
-            .map(|key| run(&mut conn, plain, key))
-            .collect();
-        assert_eq!(counts, [0, 0, 0]);
-        // A bound value in a LEFT JOIN's ON clause makes SQLite plan the
-        // statement again on every new binding.
-        let joined = "SELECT t.v FROM (SELECT 1) LEFT JOIN t ON t.k = ?";
-        run(&mut conn, joined, "a");
-        assert!(run(&mut conn, joined, "b") > 0);
+        for (sql, kind) in statements {
+            let counts: Vec<u32> = (0..3)
+                .map(|n| run(&mut conn, sql, value(kind, n)))
+                .collect();
+            assert_eq!(counts, [0, 0, 0], "{sql}");
+        }
+        // A schema change makes every cached statement compile once more.
+        run_statement(&mut conn, "CREATE TABLE u (x)", vec![], far, &mut 0).expect("create");
+        let (sql, kind) = statements[0];
+        assert_eq!(run(&mut conn, sql, value(kind, 4)), 1);
+        assert_eq!(run(&mut conn, sql, value(kind, 5)), 0);
     }
 
     #[test]
